@@ -1,0 +1,406 @@
+//! Distribution file names: which project, version and kind a file on an index is.
+//!
+//! Wheels follow the binary distribution format spec (PEP 427/491):
+//! `{name}-{version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl`, tags possibly
+//! compressed with `.` (`py2.py3`). Source distributions are `{name}-{version}.{ext}`; since
+//! PEP 625 the name is normalized and the extension is `.tar.gz`, but older uploads use
+//! `.zip`, `.tar.bz2`, `.tgz` and unnormalized names with `-` in them
+//! (`python-glanceclient-4.8.0.tar.gz`), so the name/version split needs the project name,
+//! as pip does. Files that PEP 751 cannot hold (eggs, Windows installers, RPMs) are
+//! recognised so that they can be left out with a note rather than silently.
+
+use std::fmt;
+use std::str::FromStr;
+
+use pep440_rs::Version;
+use pep508_rs::PackageName;
+
+/// A file name that belongs to a project, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DistFilename {
+    /// A wheel.
+    Wheel(WheelFilename),
+    /// A source distribution.
+    Sdist(SdistFilename),
+    /// A distribution format that PEP 751 locks cannot hold.
+    Unsupported(UnsupportedFilename),
+}
+
+impl DistFilename {
+    /// Parses `filename` as a file of `project`. `None` when the file does not belong to the
+    /// project or its version is not a PEP 440 version (which no pin can select).
+    pub fn parse(filename: &str, project: &PackageName) -> Option<Self> {
+        if let Some(stem) = strip_suffix_ignore_case(filename, ".whl") {
+            let wheel = WheelFilename::from_stem(stem)?;
+            return (&wheel.name == project).then_some(Self::Wheel(wheel));
+        }
+        if let Some((stem, extension)) = SdistExtension::split(filename) {
+            let (name, version) = split_name_version(stem, project)?;
+            let version = Version::from_str(version).ok()?;
+            return Some(Self::Sdist(SdistFilename {
+                name,
+                version,
+                extension,
+            }));
+        }
+        UnsupportedFilename::parse(filename, project).map(Self::Unsupported)
+    }
+
+    /// The version the file is of.
+    pub fn version(&self) -> &Version {
+        match self {
+            Self::Wheel(w) => &w.version,
+            Self::Sdist(s) => &s.version,
+            Self::Unsupported(u) => &u.version,
+        }
+    }
+}
+
+/// A parsed wheel file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WheelFilename {
+    /// The project, normalized.
+    pub name: PackageName,
+    /// The version.
+    pub version: Version,
+    /// The optional build tag (`1`, `2_abc`): starts with a digit, sorts wheels of one version.
+    pub build: Option<BuildTag>,
+    /// Python tags (`cp312`, `py3`).
+    pub python: Vec<String>,
+    /// ABI tags (`cp312`, `abi3`, `none`).
+    pub abi: Vec<String>,
+    /// Platform tags (`manylinux_2_17_x86_64`, `any`).
+    pub platform: Vec<String>,
+}
+
+impl WheelFilename {
+    /// Parses a full wheel file name (with `.whl`), whatever project it is of.
+    pub fn parse(filename: &str) -> Option<Self> {
+        Self::from_stem(strip_suffix_ignore_case(filename, ".whl")?)
+    }
+
+    fn from_stem(stem: &str) -> Option<Self> {
+        let parts: Vec<&str> = stem.split('-').collect();
+        let (name, version, build, tags) = match parts.as_slice() {
+            [name, version, python, abi, platform] => {
+                (name, version, None, [python, abi, platform])
+            }
+            [name, version, build, python, abi, platform] => {
+                (name, version, Some(*build), [python, abi, platform])
+            }
+            _ => return None,
+        };
+        let build = match build {
+            Some(tag) => Some(BuildTag::from_str(tag).ok()?),
+            None => None,
+        };
+        let split = |tag: &&str| -> Vec<String> { tag.split('.').map(str::to_owned).collect() };
+        Some(Self {
+            name: PackageName::from_str(name).ok()?,
+            version: Version::from_str(version).ok()?,
+            build,
+            python: split(tags[0]),
+            abi: split(tags[1]),
+            platform: split(tags[2]),
+        })
+    }
+
+    /// Every `python-abi-platform` triple the file is compatible with.
+    pub fn tags(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.python.iter().flat_map(move |py| {
+            self.abi.iter().flat_map(move |abi| {
+                self.platform
+                    .iter()
+                    .map(move |plat| (py.as_str(), abi.as_str(), plat.as_str()))
+            })
+        })
+    }
+}
+
+/// A wheel build tag: a number, then an optional string, compared in that order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BuildTag {
+    /// The leading digits.
+    pub number: u64,
+    /// The rest.
+    pub suffix: String,
+}
+
+impl FromStr for BuildTag {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(());
+        }
+        Ok(Self {
+            number: s[..digits].parse().map_err(|_| ())?,
+            suffix: s[digits..].to_owned(),
+        })
+    }
+}
+
+/// A parsed source distribution file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdistFilename {
+    /// The project, normalized.
+    pub name: PackageName,
+    /// The version.
+    pub version: Version,
+    /// The archive format.
+    pub extension: SdistExtension,
+}
+
+/// The archive formats pip accepts for source distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SdistExtension {
+    /// `.tar.gz`: the only one allowed since PEP 625.
+    TarGz,
+    /// `.zip`.
+    Zip,
+    /// `.tar.bz2`.
+    TarBz2,
+    /// `.tgz`.
+    Tgz,
+    /// `.tar.xz`.
+    TarXz,
+    /// `.tar`.
+    Tar,
+}
+
+impl SdistExtension {
+    const ALL: [(&'static str, Self); 6] = [
+        (".tar.gz", Self::TarGz),
+        (".zip", Self::Zip),
+        (".tar.bz2", Self::TarBz2),
+        (".tgz", Self::Tgz),
+        (".tar.xz", Self::TarXz),
+        (".tar", Self::Tar),
+    ];
+
+    /// Splits `filename` into its stem and sdist extension.
+    pub fn split(filename: &str) -> Option<(&str, Self)> {
+        Self::ALL.iter().find_map(|(suffix, ext)| {
+            strip_suffix_ignore_case(filename, suffix).map(|stem| (stem, *ext))
+        })
+    }
+}
+
+impl fmt::Display for SdistExtension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let suffix = Self::ALL
+            .iter()
+            .find(|(_, ext)| ext == self)
+            .map_or("", |(suffix, _)| suffix);
+        f.write_str(suffix)
+    }
+}
+
+/// A file of a format that `pylock.toml` cannot record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedFilename {
+    /// The version the file is of.
+    pub version: Version,
+    /// What kind of file it is.
+    pub kind: UnsupportedKind,
+}
+
+/// Formats the index may list that are not wheels or sdists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsupportedKind {
+    /// A setuptools egg (`.egg`).
+    Egg,
+    /// A Windows installer (`.exe`, `.msi`).
+    WindowsInstaller,
+    /// An RPM (`.rpm`).
+    Rpm,
+    /// A macOS disk image (`.dmg`).
+    DiskImage,
+}
+
+impl fmt::Display for UnsupportedKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Egg => "egg",
+            Self::WindowsInstaller => "Windows installer",
+            Self::Rpm => "RPM",
+            Self::DiskImage => "disk image",
+        })
+    }
+}
+
+impl UnsupportedFilename {
+    fn parse(filename: &str, project: &PackageName) -> Option<Self> {
+        const KINDS: [(&str, UnsupportedKind); 5] = [
+            (".egg", UnsupportedKind::Egg),
+            (".exe", UnsupportedKind::WindowsInstaller),
+            (".msi", UnsupportedKind::WindowsInstaller),
+            (".rpm", UnsupportedKind::Rpm),
+            (".dmg", UnsupportedKind::DiskImage),
+        ];
+        let (stem, kind) = KINDS.iter().find_map(|(suffix, kind)| {
+            strip_suffix_ignore_case(filename, suffix).map(|stem| (stem, *kind))
+        })?;
+        let (_, rest) = split_name_version(stem, project)?;
+        // `1.0-py2.7` (egg), `1.0.win32-py2.7` / `1.0.win-amd64` (bdist_wininst/msi),
+        // `1.0-1.noarch` (rpm): the version ends at the next `-` or platform word.
+        let mut version = rest.split('-').next().unwrap_or(rest);
+        for platform in [".win", ".linux", ".macosx"] {
+            if let Some(pos) = version.find(platform) {
+                version = &version[..pos];
+            }
+        }
+        Some(Self {
+            version: Version::from_str(version).ok()?,
+            kind,
+        })
+    }
+}
+
+/// Splits `{name}-{version}` where the name itself may contain `-`, by finding the dash after
+/// which the prefix normalizes to `project`.
+fn split_name_version<'a>(stem: &'a str, project: &PackageName) -> Option<(PackageName, &'a str)> {
+    stem.match_indices('-').find_map(|(pos, _)| {
+        let name = PackageName::from_str(&stem[..pos]).ok()?;
+        (&name == project).then(|| (name, &stem[pos + 1..]))
+    })
+}
+
+fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = s.len().checked_sub(suffix.len())?;
+    (s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(suffix)).then(|| &s[..cut])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> PackageName {
+        PackageName::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn wheels() {
+        let f = DistFilename::parse("oslo_config-10.7.0-py3-none-any.whl", &name("oslo.config"));
+        let Some(DistFilename::Wheel(w)) = f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(w.version.to_string(), "10.7.0");
+        assert_eq!(w.build, None);
+        assert_eq!(w.tags().collect::<Vec<_>>(), [("py3", "none", "any")]);
+
+        let w = WheelFilename::parse(
+            "numpy-1.26.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        )
+        .unwrap();
+        assert_eq!(w.platform.len(), 2);
+
+        let w = WheelFilename::parse("pkg-1.0-12abc-py2.py3-none-any.whl").unwrap();
+        assert_eq!(
+            w.build,
+            Some(BuildTag {
+                number: 12,
+                suffix: "abc".into()
+            })
+        );
+        assert_eq!(w.tags().count(), 2);
+        // A build tag must start with a digit; a wheel of another project is not ours.
+        assert_eq!(WheelFilename::parse("pkg-1.0-x-py3-none-any.whl"), None);
+        assert_eq!(
+            DistFilename::parse("other-1.0-py3-none-any.whl", &name("pkg")),
+            None
+        );
+    }
+
+    #[test]
+    fn sdists_old_and_new() {
+        let cases = [
+            (
+                "python-glanceclient",
+                "python-glanceclient-4.8.0.tar.gz",
+                "4.8.0",
+                SdistExtension::TarGz,
+            ),
+            (
+                "python-glanceclient",
+                "python_glanceclient-4.8.0.tar.gz",
+                "4.8.0",
+                SdistExtension::TarGz,
+            ),
+            (
+                "simplegeneric",
+                "simplegeneric-0.8.1.zip",
+                "0.8.1",
+                SdistExtension::Zip,
+            ),
+            (
+                "PasteDeploy",
+                "PasteDeploy-3.1.0.TAR.GZ",
+                "3.1.0",
+                SdistExtension::TarGz,
+            ),
+            ("foo", "foo-1.0.tar.bz2", "1.0", SdistExtension::TarBz2),
+            ("foo", "foo-1.0.tgz", "1.0", SdistExtension::Tgz),
+            (
+                "chardet",
+                "chardet-6.0.0.post1.tar.gz",
+                "6.0.0.post1",
+                SdistExtension::TarGz,
+            ),
+        ];
+        for (project, file, version, ext) in cases {
+            match DistFilename::parse(file, &name(project)) {
+                Some(DistFilename::Sdist(s)) => {
+                    assert_eq!(s.version.to_string(), version, "{file}");
+                    assert_eq!(s.extension, ext, "{file}");
+                }
+                other => panic!("{file}: {other:?}"),
+            }
+        }
+        // `foo-bar-1.0` is not a file of `foo` (version `bar-1.0` is not PEP 440).
+        assert_eq!(
+            DistFilename::parse("foo-bar-1.0.tar.gz", &name("foo")),
+            None
+        );
+    }
+
+    #[test]
+    fn unsupported_formats_are_recognised_with_their_version() {
+        let cases = [
+            (
+                "ldap3",
+                "ldap3-2.9.1-py2.7.egg",
+                "2.9.1",
+                UnsupportedKind::Egg,
+            ),
+            (
+                "infi.dtypes.wwn",
+                "infi.dtypes.wwn-0.1.1-py2.7.egg",
+                "0.1.1",
+                UnsupportedKind::Egg,
+            ),
+            (
+                "numpy",
+                "numpy-1.0.1.dev3460.win32-py2.4.exe",
+                "1.0.1.dev3460",
+                UnsupportedKind::WindowsInstaller,
+            ),
+            (
+                "foo",
+                "foo-2.0.win-amd64.msi",
+                "2.0",
+                UnsupportedKind::WindowsInstaller,
+            ),
+        ];
+        for (project, file, version, kind) in cases {
+            match DistFilename::parse(file, &name(project)) {
+                Some(DistFilename::Unsupported(u)) => {
+                    assert_eq!(u.version.to_string(), version, "{file}");
+                    assert_eq!(u.kind, kind, "{file}");
+                }
+                other => panic!("{file}: {other:?}"),
+            }
+        }
+    }
+}

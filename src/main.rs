@@ -1,0 +1,3 @@
+//! The `pinguard` binary: everything lives in the library.
+
+fn main() {}
