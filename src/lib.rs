@@ -5,4 +5,5 @@ pub mod atomic;
 pub mod diagnostic;
 pub mod digest;
 pub mod filename;
+pub mod requirements;
 pub mod safe_url;
