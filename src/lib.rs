@@ -1,9 +1,30 @@
 //! pinguard: lock Python constraints to the sha256 of every distribution file, and hold
 //! installs to the lock.
+//!
+//! The flow (see `docs/architecture.md`):
+//!
+//! ```text
+//! constraints file ─► requirements (pins) ─► locker ─► index (parallel, cached) ─► lock ─► pylock / export
+//! ```
+//!
+//! One module per concept; `commands` holds one module per subcommand and is the only place
+//! that prints.
 
 pub mod atomic;
+pub mod cache;
+pub mod cli;
+pub mod commands;
 pub mod diagnostic;
 pub mod digest;
+pub mod download;
+pub mod exit;
 pub mod filename;
+pub mod http;
+pub mod index;
+pub mod lock;
+pub mod locker;
+pub mod progress;
+pub mod report;
 pub mod requirements;
 pub mod safe_url;
+pub mod settings;

@@ -1,3 +1,5 @@
 //! The `pinguard` binary: everything lives in the library.
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    pinguard::commands::main().into()
+}

@@ -1,0 +1,250 @@
+//! The on-disk cache: index pages, and digests pinguard had to compute itself.
+//!
+//! Layout under the cache root (`PINGUARD_CACHE_DIR`, default the user cache dir +
+//! `pinguard`), versioned so a format change never misreads old entries:
+//!
+//! ```text
+//! pages-v1/<aa>/<sha256 of the URL without credentials>   one metadata line (JSON), then the body
+//! digests-v1/<aa>/<sha256 of the file URL>                JSON {"sha256", "size"}
+//! ```
+//!
+//! Pages are revalidated with `ETag`/`Last-Modified` when the index sent them and used without
+//! asking while a `Cache-Control: max-age` keeps them fresh. An index that sends neither (the
+//! mirror this project is developed against is one) gets a full request every time online;
+//! the cache then serves `--offline` runs. Re-locking does not need the cache to be fast: it
+//! reuses the previous lock's entries and asks the index only about changed pins.
+//!
+//! Every write goes to a temporary file in the same directory and is renamed into place, so a
+//! reader never sees half an entry; a damaged entry reads as a miss.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomically;
+use crate::digest::Sha256;
+
+/// How the cache may be used for one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Read fresh entries and revalidate stale ones; write what is fetched.
+    Normal,
+    /// Never read pages (`--refresh`), but write what is fetched.
+    Refresh,
+    /// Read any entry, however old, and never ask the network (`--offline`).
+    Offline,
+}
+
+/// The cache. `root == None` disables it (`--no-cache`).
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: Option<PathBuf>,
+    mode: CacheMode,
+}
+
+/// What is kept about a fetched page besides its body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PageMeta {
+    /// The URL fetched, without credentials.
+    pub url: String,
+    /// The `Content-Type` the server sent.
+    pub content_type: Option<String>,
+    /// The `ETag`, to revalidate with.
+    pub etag: Option<String>,
+    /// The `Last-Modified`, to revalidate with.
+    pub last_modified: Option<String>,
+    /// The `max-age` of `Cache-Control`, in seconds.
+    pub max_age: Option<u64>,
+    /// When it was fetched (seconds since the epoch).
+    pub fetched_at: u64,
+}
+
+impl PageMeta {
+    /// Whether the entry may be used without asking the server.
+    pub fn is_fresh(&self) -> bool {
+        self.max_age
+            .is_some_and(|age| now().saturating_sub(self.fetched_at) < age)
+    }
+
+    /// Whether the server gave a validator to revalidate with.
+    pub fn can_revalidate(&self) -> bool {
+        self.etag.is_some() || self.last_modified.is_some()
+    }
+}
+
+/// A cached page.
+#[derive(Debug, Clone)]
+pub struct CachedPage {
+    /// Its metadata.
+    pub meta: PageMeta,
+    /// Its body.
+    pub body: Vec<u8>,
+}
+
+/// A digest pinguard computed by downloading a file the index gave no digest for.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ComputedDigest {
+    /// The file's sha256.
+    #[serde(with = "sha256_hex")]
+    pub sha256: Sha256,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+mod sha256_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::digest::Sha256;
+
+    pub fn serialize<S: Serializer>(value: &Sha256, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Sha256, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Cache {
+    /// A cache rooted at `root`.
+    pub fn new(root: PathBuf, mode: CacheMode) -> Self {
+        Self {
+            root: Some(root),
+            mode,
+        }
+    }
+
+    /// No cache at all.
+    pub fn disabled(mode: CacheMode) -> Self {
+        Self { root: None, mode }
+    }
+
+    /// The default location: `$PINGUARD_CACHE_DIR` is handled by the CLI; this is the fallback.
+    pub fn default_root() -> Option<PathBuf> {
+        dirs::cache_dir().map(|dir| dir.join("pinguard"))
+    }
+
+    /// How the cache is used this run.
+    pub fn mode(&self) -> CacheMode {
+        self.mode
+    }
+
+    /// The cache root, if enabled.
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    fn entry_path(&self, bucket: &str, key: &str) -> Option<PathBuf> {
+        let hash = Sha256::of(key.as_bytes()).to_string();
+        Some(self.root.as_ref()?.join(bucket).join(&hash[..2]).join(hash))
+    }
+
+    /// The cached page for `url` (without credentials), unless `--refresh`.
+    pub fn read_page(&self, url: &str) -> Option<CachedPage> {
+        if self.mode == CacheMode::Refresh {
+            return None;
+        }
+        let path = self.entry_path("pages-v1", url)?;
+        let mut reader = BufReader::new(std::fs::File::open(path).ok()?);
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let meta: PageMeta = serde_json::from_str(&line).ok()?;
+        if meta.url != url {
+            return None;
+        }
+        let mut body = Vec::new();
+        reader.read_to_end(&mut body).ok()?;
+        Some(CachedPage { meta, body })
+    }
+
+    /// Stores a page. Failures are ignored: the cache is an optimisation.
+    pub fn write_page(&self, page: &CachedPage) {
+        let Some(path) = self.entry_path("pages-v1", &page.meta.url) else {
+            return;
+        };
+        let Ok(meta) = serde_json::to_string(&page.meta) else {
+            return;
+        };
+        let _ = write_atomically(&path, |file| {
+            file.write_all(meta.as_bytes())?;
+            file.write_all(b"\n")?;
+            file.write_all(&page.body)
+        });
+    }
+
+    /// Marks a cached page as just revalidated.
+    pub fn touch_page(&self, mut page: CachedPage) -> CachedPage {
+        page.meta.fetched_at = now();
+        self.write_page(&page);
+        page
+    }
+
+    /// The digest computed earlier for the file at `url`.
+    pub fn read_digest(&self, url: &str) -> Option<ComputedDigest> {
+        let path = self.entry_path("digests-v1", url)?;
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+
+    /// Remembers the digest of the file at `url`.
+    pub fn write_digest(&self, url: &str, digest: ComputedDigest) {
+        let Some(path) = self.entry_path("digests-v1", url) else {
+            return;
+        };
+        if let Ok(json) = serde_json::to_vec(&digest) {
+            let _ = write_atomically(&path, |file| file.write_all(&json));
+        }
+    }
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_round_trip_and_refresh_skips_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned(), CacheMode::Normal);
+        let page = CachedPage {
+            meta: PageMeta {
+                url: "https://h/simple/a/".into(),
+                etag: Some("\"x\"".into()),
+                fetched_at: now(),
+                ..PageMeta::default()
+            },
+            body: b"{\n\"files\": []}".to_vec(),
+        };
+        cache.write_page(&page);
+        let read = cache.read_page("https://h/simple/a/").unwrap();
+        assert_eq!(read.meta, page.meta);
+        assert_eq!(read.body, page.body);
+        assert!(read.meta.can_revalidate());
+        assert!(!read.meta.is_fresh());
+        assert!(cache.read_page("https://h/simple/b/").is_none());
+
+        let refresh = Cache::new(dir.path().to_owned(), CacheMode::Refresh);
+        assert!(refresh.read_page("https://h/simple/a/").is_none());
+    }
+
+    #[test]
+    fn digests_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned(), CacheMode::Normal);
+        let digest = ComputedDigest {
+            sha256: Sha256::of(b"x"),
+            size: 1,
+        };
+        cache.write_digest("https://h/a.whl", digest);
+        assert_eq!(cache.read_digest("https://h/a.whl"), Some(digest));
+        assert_eq!(cache.read_digest("https://h/b.whl"), None);
+    }
+}

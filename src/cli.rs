@@ -1,0 +1,175 @@
+//! Command-line arguments (clap derive). Doc comments here are the `--help` text.
+//!
+//! Arguments are only parsed here; [`crate::settings`] resolves them (with the environment
+//! and the input files) into the values commands use.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::lock::export::ExportFormat;
+use crate::report::ColorChoice;
+
+/// Lock Python constraints to the sha256 of every file, and hold installs to the lock.
+#[derive(Debug, Parser)]
+#[command(name = "pinguard", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Options for every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print details about every pin and file.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// When to colour messages.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "PINGUARD_COLOR"
+    )]
+    pub color: ColorChoice,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lock every pin of a constraints or requirements file to the sha256 of each of its files.
+    ///
+    /// Writes a PEP 751 pylock.toml (default: beside the input). When the lock already exists,
+    /// pins that did not change keep their entries and are not queried again.
+    Lock(LockArgs),
+    /// Render a lock as pip input with --hash options.
+    Export(ExportArgs),
+}
+
+/// `pinguard lock`.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The constraints or requirements file: a path, `-` for standard input, or an http(s) URL.
+    pub source: String,
+    /// Where to write the result; `-` for standard output. [default: pylock.toml beside the
+    /// source (in the current directory for stdin and URLs); standard output for the
+    /// requirements and constraints formats]
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// What to write.
+    #[arg(long, value_enum, default_value_t = LockFormat::Pylock)]
+    pub format: LockFormat,
+    /// Query every pin again and compare with the existing lock: files the index added are
+    /// reported and not taken; changed digests fail the run.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Lock this package anew, taking the files the index has now (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub refresh_package: Vec<String>,
+    /// Where to look.
+    #[command(flatten)]
+    pub index: IndexArgs,
+    /// How to reach it.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// The formats `lock` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LockFormat {
+    /// PEP 751 pylock.toml.
+    Pylock,
+    /// pip requirements with --hash (pip install --require-hashes -r).
+    Requirements,
+    /// pip constraints with --hash (pip install -c, pip >= 26.1).
+    Constraints,
+}
+
+/// Where packages are looked up.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// The package index (simple API). [default: the input file's --index-url, else
+    /// $PIP_INDEX_URL, else https://pypi.org/simple]
+    #[arg(short, long, value_name = "URL", env = "PINGUARD_INDEX_URL")]
+    pub index_url: Option<String>,
+    /// More indexes, asked in order after --index-url (also $PIP_EXTRA_INDEX_URL).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PINGUARD_EXTRA_INDEX_URL",
+        value_delimiter = ' '
+    )]
+    pub extra_index_url: Vec<String>,
+    /// A directory or HTML page of files, asked before any index.
+    #[arg(
+        short,
+        long,
+        value_name = "DIR|URL",
+        env = "PINGUARD_FIND_LINKS",
+        value_delimiter = ' '
+    )]
+    pub find_links: Vec<String>,
+    /// Ask no index; only --find-links locations.
+    #[arg(long)]
+    pub no_index: bool,
+}
+
+/// How the network and cache are used.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Requests in flight at once.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "PINGUARD_CONCURRENCY",
+        default_value_t = 32
+    )]
+    pub concurrency: usize,
+    /// Use only the cache; report what it cannot serve.
+    #[arg(long, env = "PINGUARD_OFFLINE")]
+    pub offline: bool,
+    /// The cache directory. [default: the user cache directory + pinguard]
+    #[arg(long, value_name = "DIR", env = "PINGUARD_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write the cache.
+    #[arg(long, env = "PINGUARD_NO_CACHE", conflicts_with = "offline")]
+    pub no_cache: bool,
+    /// Seconds to wait to connect, and for each read.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "PINGUARD_HTTP_TIMEOUT",
+        default_value_t = 30
+    )]
+    pub timeout: u64,
+    /// Retries of a request that failed for a passing reason (connection, 5xx, 429).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "PINGUARD_HTTP_RETRIES",
+        default_value_t = 3
+    )]
+    pub retries: u32,
+}
+
+/// `pinguard export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The lock to render.
+    #[arg(default_value = "pylock.toml")]
+    pub lock: PathBuf,
+    /// What to render.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Requirements)]
+    pub format: ExportFormat,
+    /// Where to write; standard output when not given.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,351 @@
+//! The one HTTP client pinguard uses: TLS, credentials, retries, redirects.
+//!
+//! - **TLS** through rustls with the platform verifier, which on Linux reads the system trust
+//!   store and honours `SSL_CERT_FILE`/`SSL_CERT_DIR` (corporate proxies re-sign with their own CA).
+//! - **One connection pool** shared by every thread; with HTTP/2 (negotiated by ALPN) all
+//!   requests to a host share one connection, which matters where many connections overload
+//!   DNS or cost a TLS handshake each.
+//! - **Credentials** come from the URL itself, from the index URL the request's origin matches
+//!   (pip's rule: an index's credentials also cover file URLs on the same host), or from
+//!   `~/.netrc` (`NETRC`). They are sent as a Basic `Authorization` header, never left in the
+//!   URL, and never to another origin: reqwest drops the header on a cross-host redirect, and
+//!   a redirect to another host is followed only over https.
+//! - **Retries** with exponential backoff on connection errors, timeouts, 5xx and 429
+//!   (honouring `Retry-After` up to a bound).
+//! - **Connectivity** is an explicit value: [`Connectivity::Offline`] refuses every request.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use url::Origin;
+
+use crate::safe_url::{Credentials, SafeUrl};
+
+/// Whether pinguard may use the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connectivity {
+    /// Requests go out.
+    Online,
+    /// No request goes out; only cached data is used.
+    Offline,
+}
+
+/// How the client is set up.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Time allowed to connect, and to wait for each read.
+    pub timeout: Duration,
+    /// Retries after the first attempt for transient failures.
+    pub retries: u32,
+    /// Online or offline.
+    pub connectivity: Connectivity,
+    /// URLs (indexes) whose embedded credentials also apply to other URLs of their origin.
+    pub credential_urls: Vec<SafeUrl>,
+    /// Whether to read `~/.netrc` (or `$NETRC`).
+    pub use_netrc: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            connectivity: Connectivity::Online,
+            credential_urls: Vec::new(),
+            use_netrc: true,
+        }
+    }
+}
+
+/// Why a request failed. URLs are shown masked.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// `--offline` forbids the request.
+    #[error("{url} is not available offline")]
+    Offline {
+        /// The URL.
+        url: SafeUrl,
+    },
+    /// The request could not be completed after retries.
+    #[error("cannot fetch {url}: {reason}")]
+    Transport {
+        /// The URL.
+        url: SafeUrl,
+        /// The cause, with its chain.
+        reason: String,
+    },
+    /// The server answered with an error status.
+    #[error("{url} answered {status}")]
+    Status {
+        /// The URL.
+        url: SafeUrl,
+        /// The status.
+        status: StatusCode,
+    },
+    /// The client could not be built (TLS set-up).
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
+}
+
+impl HttpError {
+    /// The HTTP status, when the server answered with one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// A transport failure for `url`, with the cause's chain flattened.
+    pub fn transport(url: &SafeUrl, error: &(dyn std::error::Error + 'static)) -> Self {
+        Self::Transport {
+            url: url.clone(),
+            reason: error_chain(error),
+        }
+    }
+}
+
+/// Renders an error and its sources as `a: b: c`, skipping repeats.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = match e.downcast_ref::<reqwest::Error>() {
+            Some(re) if re.is_timeout() => "timed out".to_owned(),
+            _ => e.to_string(),
+        };
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+/// The shared client. Cheap to share by reference across threads.
+pub struct HttpClient {
+    client: Client,
+    settings: HttpSettings,
+    origin_credentials: Vec<(Origin, Credentials)>,
+    netrc: Option<netrc::Netrc>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The longest `Retry-After` pinguard waits for.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+impl HttpClient {
+    /// Builds the client.
+    pub fn new(settings: HttpSettings) -> Result<Self, HttpError> {
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 10 {
+                return attempt.error("too many redirects");
+            }
+            let next = attempt.url();
+            let previous = attempt.previous().last();
+            let other_host = previous.is_some_and(|p| p.host_str() != next.host_str());
+            let downgrade = previous.is_some_and(|p| p.scheme() == "https");
+            if (other_host || downgrade) && next.scheme() != "https" {
+                let shown = SafeUrl::from(next.clone());
+                return attempt.error(format!(
+                    "refusing to follow a redirect to {shown}: redirects to another host or \
+                     from https are followed only over https"
+                ));
+            }
+            attempt.follow()
+        });
+        let client = Client::builder()
+            .user_agent(concat!("pinguard/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(settings.timeout)
+            .timeout(settings.timeout)
+            .redirect(redirects)
+            .build()
+            .map_err(|e| HttpError::Setup(error_chain(&e)))?;
+        let origin_credentials = settings
+            .credential_urls
+            .iter()
+            .filter_map(|url| Some((url.origin(), url.credentials()?)))
+            .collect();
+        let netrc = settings
+            .use_netrc
+            .then(|| netrc::Netrc::new().ok())
+            .flatten();
+        Ok(Self {
+            client,
+            settings,
+            origin_credentials,
+            netrc,
+        })
+    }
+
+    /// Whether requests may go out.
+    pub fn connectivity(&self) -> Connectivity {
+        self.settings.connectivity
+    }
+
+    /// The credentials to send to `url`.
+    fn credentials_for(&self, url: &SafeUrl) -> Option<Credentials> {
+        if let Some(creds) = url.credentials() {
+            return Some(creds);
+        }
+        let origin = url.origin();
+        if let Some((_, creds)) = self.origin_credentials.iter().find(|(o, _)| *o == origin) {
+            return Some(creds.clone());
+        }
+        let host = url.host_str()?;
+        let entry = self.netrc.as_ref()?.hosts.get(host)?;
+        Some(Credentials {
+            username: entry.login.clone(),
+            password: Some(entry.password.clone()),
+        })
+    }
+
+    fn request(&self, url: &SafeUrl, headers: &HeaderMap) -> RequestBuilder {
+        let mut request = self
+            .client
+            .get(url.without_credentials())
+            .headers(headers.clone());
+        if let Some(creds) = self.credentials_for(url) {
+            request = request.basic_auth(creds.username, creds.password);
+        }
+        request
+    }
+
+    /// Sends a GET, retrying transient failures, and returns the response whatever its status
+    /// (except retryable ones, which are returned only when retries ran out).
+    pub fn get(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
+        if self.settings.connectivity == Connectivity::Offline {
+            return Err(HttpError::Offline { url: url.clone() });
+        }
+        let mut attempt = 0;
+        loop {
+            let result = self.request(url, headers).send();
+            let wait = match &result {
+                Ok(response) if is_retryable_status(response.status()) => {
+                    Some(retry_after(response).unwrap_or_else(|| backoff(attempt)))
+                }
+                Err(e) if is_retryable_error(e) => Some(backoff(attempt)),
+                _ => None,
+            };
+            match wait {
+                Some(wait) if attempt < self.settings.retries => {
+                    attempt += 1;
+                    std::thread::sleep(wait);
+                }
+                _ => return result.map_err(|e| HttpError::transport(url, &e.without_url())),
+            }
+        }
+    }
+
+    /// Sends a GET and requires a success status.
+    pub fn get_ok(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
+        let response = self.get(url, headers)?;
+        if !response.status().is_success() {
+            return Err(HttpError::Status {
+                url: url.clone(),
+                status: response.status(),
+            });
+        }
+        Ok(response)
+    }
+
+    /// Fetches the whole body of `url`, retrying a body cut short like a failed connection.
+    pub fn get_bytes(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Vec<u8>, HttpError> {
+        let mut attempt = 0;
+        loop {
+            let response = self.get_ok(url, headers)?;
+            match response.bytes() {
+                Ok(bytes) => return Ok(bytes.to_vec()),
+                Err(e) if attempt < self.settings.retries && is_retryable_error(&e) => {
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                }
+                Err(e) => return Err(HttpError::transport(url, &e.without_url())),
+            }
+        }
+    }
+
+    /// Retries left after `attempt` failures, for callers that stream bodies themselves.
+    pub fn should_retry(&self, attempt: u32) -> Option<Duration> {
+        (attempt < self.settings.retries).then(|| backoff(attempt))
+    }
+}
+
+/// A header map with one header, for the common case.
+pub fn headers(name: header::HeaderName, value: &'static str) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    map.insert(name, HeaderValue::from_static(value));
+    map
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+fn is_retryable_error(error: &reqwest::Error) -> bool {
+    error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
+}
+
+fn retry_after(response: &Response) -> Option<Duration> {
+    let seconds: u64 = response
+        .headers()
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+/// 250 ms, 500 ms, 1 s, … capped at 8 s, plus up to 25% jitter so parallel retries spread.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.min(5));
+    let base = base.min(Duration::from_secs(8));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    base + base.mul_f64(f64::from(nanos % 1000) / 4000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(
+            backoff(0) >= Duration::from_millis(250) && backoff(0) < Duration::from_millis(320)
+        );
+        assert!(backoff(2) >= Duration::from_secs(1));
+        assert!(backoff(30) <= Duration::from_secs(10));
+    }
+
+    #[test]
+    fn index_credentials_cover_their_origin_only() {
+        let client = HttpClient::new(HttpSettings {
+            credential_urls: vec![SafeUrl::parse("https://u:p@index.example/simple/").unwrap()],
+            use_netrc: false,
+            ..HttpSettings::default()
+        })
+        .unwrap();
+        let same = SafeUrl::parse("https://index.example/files/a.whl").unwrap();
+        let other = SafeUrl::parse("https://files.example/a.whl").unwrap();
+        let creds = client.credentials_for(&same).unwrap();
+        assert_eq!(
+            (creds.username.as_str(), creds.password.as_deref()),
+            ("u", Some("p"))
+        );
+        assert!(client.credentials_for(&other).is_none());
+    }
+}

@@ -1,0 +1,461 @@
+//! Where distribution files are found: package indexes (the simple repository API) and
+//! find-links locations (a directory, or an HTML page of links such as a plain directory
+//! served over HTTP).
+//!
+//! Sources are asked in order — find-links locations first, then `--index-url`, then each
+//! `--extra-index-url` — and the **first source that knows a project provides all of its
+//! files**. Unlike pip, which merges every index, this keeps a project registered on a public
+//! index from shadowing the internal one of the same name (dependency confusion), as uv's
+//! default `first-index` strategy does.
+//!
+//! Project pages are fetched at `<index>/<normalized name>/` (PEP 503), asking for PEP 691
+//! JSON and accepting HTML, through the shared [`HttpClient`] and the on-disk [`Cache`].
+
+pub mod simple;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use pep508_rs::PackageName;
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+
+use crate::cache::{Cache, CacheMode, CachedPage, PageMeta, now};
+use crate::filename::DistFilename;
+use crate::http::{HttpClient, HttpError};
+use crate::requirements::FindLinks;
+use crate::safe_url::SafeUrl;
+use simple::{Page, PageError, PageFile, PageFormat};
+
+/// The public index, pip's default.
+pub const PYPI: &str = "https://pypi.org/simple/";
+
+/// One place files are looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A simple-API index, its URL ending in `/`.
+    Index(SafeUrl),
+    /// A find-links location.
+    FindLinks(FindLinks),
+}
+
+impl Source {
+    /// An index source; the URL gets a trailing slash so that `name/` joins under it.
+    pub fn index(url: &SafeUrl) -> Self {
+        Self::Index(url.as_directory())
+    }
+
+    /// How the source is named in a lock's `index` key: the URL without credentials, or the
+    /// find-links location.
+    pub fn lock_name(&self) -> String {
+        match self {
+            Self::Index(url) => url
+                .without_credentials()
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned(),
+            Self::FindLinks(FindLinks::Url(url)) => url.without_credentials().to_string(),
+            Self::FindLinks(FindLinks::Dir(dir)) => dir.display().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Index(url) => write!(f, "{url}"),
+            Self::FindLinks(links) => write!(f, "{links}"),
+        }
+    }
+}
+
+/// Where a file can be fetched from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileLocation {
+    /// A URL (credentials possibly inside, masked when shown).
+    Url(SafeUrl),
+    /// A local file.
+    Path(PathBuf),
+}
+
+impl std::fmt::Display for FileLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Url(url) => write!(f, "{url}"),
+            Self::Path(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A file of a project, as found on a source.
+#[derive(Debug, Clone)]
+pub struct ProjectFile {
+    /// The parsed file name.
+    pub name: DistFilename,
+    /// What the page said about it.
+    pub page: PageFile,
+    /// Where to fetch it.
+    pub location: FileLocation,
+}
+
+/// A project's files on the first source that has it.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Which source (index into [`Index::sources`]).
+    pub source: usize,
+    /// Files whose names parse as files of this project, in page order.
+    pub files: Vec<ProjectFile>,
+    /// Files on the page whose links could not be resolved (reported, not fatal).
+    pub bad_links: Vec<String>,
+}
+
+/// Why a project could not be looked up.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The network failed, or the server answered with an error.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// `--offline` and the page is not in the cache.
+    #[error("{url} is not in the cache (run once without --offline to fill it)")]
+    NotCached {
+        /// The page.
+        url: SafeUrl,
+    },
+    /// The page could not be parsed.
+    #[error("{url}: {source}")]
+    Page {
+        /// The page.
+        url: SafeUrl,
+        /// Why.
+        source: PageError,
+    },
+    /// A failure shared by every project that needed the same find-links location.
+    #[error(transparent)]
+    Shared(Arc<IndexError>),
+    /// A find-links directory could not be read.
+    #[error("cannot read find-links directory {}: {source}", path.display())]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A project's files on one source, and the links on its page that could not be resolved.
+type Found = (Vec<ProjectFile>, Vec<String>);
+
+/// The sources, with the client and cache used to read them. Shared by reference across
+/// worker threads.
+#[derive(Debug)]
+pub struct Index {
+    http: HttpClient,
+    cache: Cache,
+    sources: Vec<Source>,
+    /// Find-links pages are read once per run, whatever the number of projects.
+    link_pages: Vec<OnceLock<Result<Arc<LinkPage>, Arc<IndexError>>>>,
+}
+
+/// A find-links page or directory: every file name and its location.
+#[derive(Debug)]
+struct LinkPage {
+    files: Vec<(PageFile, FileLocation)>,
+}
+
+impl Index {
+    /// An index over `sources`, in lookup order.
+    pub fn new(http: HttpClient, cache: Cache, sources: Vec<Source>) -> Self {
+        let link_pages = sources.iter().map(|_| OnceLock::new()).collect();
+        Self {
+            http,
+            cache,
+            sources,
+            link_pages,
+        }
+    }
+
+    /// The sources, in lookup order.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// The HTTP client.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// The files of `name` on the first source that has the project; `None` when no source
+    /// has it.
+    pub fn project(&self, name: &PackageName) -> Result<Option<Project>, IndexError> {
+        for (i, source) in self.sources.iter().enumerate() {
+            let found = match source {
+                Source::Index(url) => self.index_project(url, name)?,
+                Source::FindLinks(_) => self.links_project(i, name)?,
+            };
+            if let Some((files, bad_links)) = found {
+                return Ok(Some(Project {
+                    source: i,
+                    files,
+                    bad_links,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn index_project(
+        &self,
+        index: &SafeUrl,
+        name: &PackageName,
+    ) -> Result<Option<Found>, IndexError> {
+        let url = index
+            .join(&format!("{name}/"))
+            .map_err(|e| IndexError::Page {
+                url: index.clone(),
+                source: PageError::Url(e),
+            })?;
+        let Some(page) = self.fetch_page(&url)? else {
+            return Ok(None);
+        };
+        let format = PageFormat::detect(page.meta.content_type.as_deref(), &page.body);
+        let mut keep = |filename: &str| DistFilename::parse(filename, name).is_some();
+        let parsed =
+            Page::parse(&page.body, format, &mut keep).map_err(|source| IndexError::Page {
+                url: url.clone(),
+                source,
+            })?;
+        // Links resolve against `<base href>` when the page has one, else the page's URL.
+        let base = match &parsed.base {
+            Some(base) => url.join(base).unwrap_or_else(|_| url.clone()),
+            None => url.clone(),
+        };
+        let mut files = Vec::with_capacity(parsed.files.len());
+        let mut bad_links = Vec::new();
+        for file in parsed.files {
+            let Some(dist) = DistFilename::parse(&file.filename, name) else {
+                continue;
+            };
+            match base.join(&file.href) {
+                Ok(location) => files.push(ProjectFile {
+                    name: dist,
+                    location: FileLocation::Url(location),
+                    page: file,
+                }),
+                Err(e) => bad_links.push(format!("{}: {e}", file.filename)),
+            }
+        }
+        Ok(Some((files, bad_links)))
+    }
+
+    fn fetch_page(&self, url: &SafeUrl) -> Result<Option<CachedPage>, IndexError> {
+        fetch_page(&self.http, &self.cache, url, simple::ACCEPT)
+    }
+
+    fn links_project(
+        &self,
+        source: usize,
+        name: &PackageName,
+    ) -> Result<Option<Found>, IndexError> {
+        let links = self.link_pages[source]
+            .get_or_init(|| self.read_links(source).map(Arc::new).map_err(Arc::new))
+            .as_ref()
+            .map_err(|e| IndexError::Shared(e.clone()))?;
+        let files: Vec<ProjectFile> = links
+            .files
+            .iter()
+            .filter_map(|(page, location)| {
+                Some(ProjectFile {
+                    name: DistFilename::parse(&page.filename, name)?,
+                    page: page.clone(),
+                    location: location.clone(),
+                })
+            })
+            .collect();
+        Ok((!files.is_empty()).then_some((files, Vec::new())))
+    }
+
+    fn read_links(&self, source: usize) -> Result<LinkPage, IndexError> {
+        match &self.sources[source] {
+            Source::FindLinks(FindLinks::Dir(dir)) => read_dir_links(dir),
+            Source::FindLinks(FindLinks::Url(url)) => {
+                let Some(page) = self.fetch_page(url)? else {
+                    return Err(HttpError::Status {
+                        url: url.clone(),
+                        status: StatusCode::NOT_FOUND,
+                    }
+                    .into());
+                };
+                let parsed =
+                    Page::parse(&page.body, PageFormat::Html, &mut |_| true).map_err(|source| {
+                        IndexError::Page {
+                            url: url.clone(),
+                            source,
+                        }
+                    })?;
+                let base = match &parsed.base {
+                    Some(base) => url.join(base).unwrap_or_else(|_| url.clone()),
+                    None => url.clone(),
+                };
+                let files = parsed
+                    .files
+                    .into_iter()
+                    .filter_map(|file| {
+                        let location = base.join(&file.href).ok()?;
+                        Some((file, FileLocation::Url(location)))
+                    })
+                    .collect();
+                Ok(LinkPage { files })
+            }
+            Source::Index(_) => unreachable!("only find-links sources have link pages"),
+        }
+    }
+}
+
+/// Fetches a page through the cache; `None` on 404 (the source does not have it). Fresh
+/// entries are used as they are, stale ones revalidated when the server gave validators.
+pub fn fetch_page(
+    http: &HttpClient,
+    cache: &Cache,
+    url: &SafeUrl,
+    accept: &'static str,
+) -> Result<Option<CachedPage>, IndexError> {
+    let key = url.without_credentials().to_string();
+    let cached = cache.read_page(&key);
+    if cache.mode() == CacheMode::Offline {
+        return cached
+            .map(Some)
+            .ok_or_else(|| IndexError::NotCached { url: url.clone() });
+    }
+    if let Some(page) = &cached
+        && page.meta.is_fresh()
+    {
+        return Ok(cached);
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
+    if let Some(meta) = cached.as_ref().map(|c| &c.meta) {
+        if let Some(etag) = meta
+            .etag
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(date) = meta
+            .last_modified
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(header::IF_MODIFIED_SINCE, date);
+        }
+    }
+    let response = http.get(url, &headers)?;
+    let status = response.status();
+    if status == StatusCode::NOT_MODIFIED
+        && let Some(page) = cached
+    {
+        return Ok(Some(cache.touch_page(page)));
+    }
+    if status == StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(HttpError::Status {
+            url: url.clone(),
+            status,
+        }
+        .into());
+    }
+    let header_text = |name: header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let meta = PageMeta {
+        url: key,
+        content_type: header_text(header::CONTENT_TYPE),
+        etag: header_text(header::ETAG),
+        last_modified: header_text(header::LAST_MODIFIED),
+        max_age: header_text(header::CACHE_CONTROL).and_then(|cc| max_age(&cc)),
+        fetched_at: now(),
+    };
+    let body = response
+        .bytes()
+        .map_err(|e| HttpError::transport(url, &e.without_url()))?
+        .to_vec();
+    let page = CachedPage { meta, body };
+    cache.write_page(&page);
+    Ok(Some(page))
+}
+
+fn read_dir_links(dir: &Path) -> Result<LinkPage, IndexError> {
+    let io_error = |source| IndexError::Dir {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in fs_err::read_dir(dir).map_err(io_error)? {
+        let entry = entry.map_err(io_error)?;
+        let metadata = entry.metadata().map_err(io_error)?;
+        if !metadata.is_file() {
+            continue;
+        }
+        let filename = entry.file_name().to_string_lossy().into_owned();
+        files.push((
+            PageFile {
+                href: filename.clone(),
+                size: Some(metadata.len()),
+                filename,
+                ..PageFile::default()
+            },
+            FileLocation::Path(entry.path()),
+        ));
+    }
+    // Directory order is arbitrary; sort so that runs are reproducible.
+    files.sort_by(|a, b| a.0.filename.cmp(&b.0.filename));
+    Ok(LinkPage { files })
+}
+
+/// The `max-age` of a `Cache-Control` header, unless `no-cache`/`no-store` forbid reuse.
+fn max_age(cache_control: &str) -> Option<u64> {
+    let directives: Vec<String> = cache_control
+        .split(',')
+        .map(|d| d.trim().to_ascii_lowercase())
+        .collect();
+    if directives
+        .iter()
+        .any(|d| d == "no-cache" || d == "no-store")
+    {
+        return None;
+    }
+    directives
+        .iter()
+        .find_map(|d| d.strip_prefix("max-age=")?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_control_max_age() {
+        assert_eq!(max_age("max-age=600, public"), Some(600));
+        assert_eq!(max_age("public, MAX-AGE=60"), Some(60));
+        assert_eq!(max_age("no-cache, max-age=600"), None);
+        assert_eq!(max_age("public"), None);
+    }
+
+    #[test]
+    fn lock_name_has_no_credentials_or_trailing_slash() {
+        let source = Source::index(&SafeUrl::parse("https://u:p@h/simple").unwrap());
+        assert_eq!(source.lock_name(), "https://h/simple");
+        assert_eq!(source.to_string(), "https://u:****@h/simple/");
+    }
+}

@@ -1,0 +1,388 @@
+//! Parsing project pages of the simple repository API.
+//!
+//! - [PEP 503](https://peps.python.org/pep-0503/) HTML: one `<a href="URL#sha256=HEX">` per
+//!   file, with `data-requires-python` (HTML-escaped), `data-yanked` (optional reason),
+//!   `data-core-metadata` / `data-dist-info-metadata` ([PEP 714]/[PEP 658]), `data-provenance`
+//!   ([PEP 740]) and, on some mirrors, `data-upload-time`; a `<base href>` changes what
+//!   relative links resolve against.
+//! - [PEP 691](https://peps.python.org/pep-0691/) JSON: `files[]` with `filename`, `url`,
+//!   `hashes`, `requires-python`, `yanked` (bool or reason), `core-metadata`, `provenance`,
+//!   and `size`/`upload-time` ([PEP 700]).
+//!
+//! Which one a server sent is decided by its `Content-Type`, falling back to a look at the
+//! first byte, because mirrors answer HTML when JSON was asked for and some static servers
+//! label everything `text/plain` or `application/octet-stream`.
+//!
+//! [PEP 658]: https://peps.python.org/pep-0658/
+//! [PEP 700]: https://peps.python.org/pep-0700/
+//! [PEP 714]: https://peps.python.org/pep-0714/
+//! [PEP 740]: https://peps.python.org/pep-0740/
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The `Accept` header for project pages: JSON preferred, HTML accepted (as pip and uv send).
+pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+
+/// The two serialisations of a project page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageFormat {
+    /// PEP 503 HTML.
+    Html,
+    /// PEP 691 JSON.
+    Json,
+}
+
+impl PageFormat {
+    /// Decides from the `Content-Type` and, when that says nothing useful, from the body.
+    pub fn detect(content_type: Option<&str>, body: &[u8]) -> Self {
+        let media = content_type
+            .and_then(|ct| ct.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase());
+        match media.as_deref() {
+            Some("application/vnd.pypi.simple.v1+json" | "application/json") => Self::Json,
+            Some("application/vnd.pypi.simple.v1+html" | "text/html") => Self::Html,
+            _ => match body.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{') => Self::Json,
+                _ => Self::Html,
+            },
+        }
+    }
+}
+
+/// A file as a project page lists it; URLs are not resolved yet (most files are of versions
+/// nobody asked for, and resolving thousands of URLs costs more than parsing the page).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageFile {
+    /// The file name.
+    pub filename: String,
+    /// The link, relative or absolute, without its fragment.
+    pub href: String,
+    /// The sha256 the page gives, not yet validated.
+    pub sha256: Option<String>,
+    /// `requires-python`, unescaped.
+    pub requires_python: Option<String>,
+    /// Whether (and why) the file is yanked.
+    pub yanked: Option<Yanked>,
+    /// Size in bytes (PEP 700).
+    pub size: Option<u64>,
+    /// Upload time, RFC 3339 (PEP 700).
+    pub upload_time: Option<String>,
+    /// Whether a `.metadata` file is served beside it (PEP 658/714).
+    pub core_metadata: Option<CoreMetadata>,
+    /// The provenance URL (PEP 740).
+    pub provenance: Option<String>,
+}
+
+/// A yanked file (PEP 592).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Yanked {
+    /// The reason the maintainers gave, if any.
+    pub reason: Option<String>,
+}
+
+/// What a page says about a file's `.metadata` companion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreMetadata {
+    /// Available, no digest given.
+    Available,
+    /// Available, with its sha256 (unvalidated hex).
+    Sha256(String),
+}
+
+/// A project page, parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// The `<base href>` of an HTML page.
+    pub base: Option<String>,
+    /// The files, in page order.
+    pub files: Vec<PageFile>,
+}
+
+/// Why a page could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// JSON that is not a PEP 691 project page.
+    #[error("not a PEP 691 project page: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A page URL that cannot be built.
+    #[error("cannot build the page URL: {0}")]
+    Url(#[from] url::ParseError),
+}
+
+impl Page {
+    /// Parses a page in `format`, keeping the files whose name `keep` accepts.
+    pub fn parse(
+        body: &[u8],
+        format: PageFormat,
+        keep: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Self, PageError> {
+        match format {
+            PageFormat::Json => parse_json(body, keep),
+            PageFormat::Html => parse_html(body, keep),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct JsonPage<'a> {
+    #[serde(borrow)]
+    files: Vec<JsonFile<'a>>,
+}
+
+#[derive(Deserialize)]
+struct JsonFile<'a> {
+    #[serde(borrow)]
+    filename: Cow<'a, str>,
+    #[serde(borrow)]
+    url: Cow<'a, str>,
+    #[serde(default, borrow)]
+    hashes: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    #[serde(default, rename = "requires-python", borrow)]
+    requires_python: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    yanked: Option<JsonYanked<'a>>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default, rename = "upload-time", borrow)]
+    upload_time: Option<Cow<'a, str>>,
+    #[serde(default, rename = "core-metadata", borrow)]
+    core_metadata: Option<JsonCoreMetadata<'a>>,
+    #[serde(default, rename = "dist-info-metadata", borrow)]
+    dist_info_metadata: Option<JsonCoreMetadata<'a>>,
+    #[serde(default, borrow)]
+    provenance: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JsonYanked<'a> {
+    Flag(bool),
+    Reason(#[serde(borrow)] Cow<'a, str>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JsonCoreMetadata<'a> {
+    Flag(bool),
+    Hashes(#[serde(borrow)] BTreeMap<Cow<'a, str>, Cow<'a, str>>),
+}
+
+fn core_metadata(value: Option<JsonCoreMetadata<'_>>) -> Option<CoreMetadata> {
+    match value? {
+        JsonCoreMetadata::Flag(false) => None,
+        JsonCoreMetadata::Flag(true) => Some(CoreMetadata::Available),
+        JsonCoreMetadata::Hashes(hashes) => Some(match hashes.get("sha256") {
+            Some(hex) => CoreMetadata::Sha256(hex.to_string()),
+            None => CoreMetadata::Available,
+        }),
+    }
+}
+
+fn parse_json(body: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Result<Page, PageError> {
+    let page: JsonPage<'_> = serde_json::from_slice(body)?;
+    let files = page
+        .files
+        .into_iter()
+        .filter(|f| keep(&f.filename))
+        .map(|f| PageFile {
+            yanked: match f.yanked {
+                None | Some(JsonYanked::Flag(false)) => None,
+                Some(JsonYanked::Flag(true)) => Some(Yanked { reason: None }),
+                Some(JsonYanked::Reason(reason)) => Some(Yanked {
+                    reason: Some(reason.into_owned()).filter(|r| !r.is_empty()),
+                }),
+            },
+            core_metadata: core_metadata(f.core_metadata.or(f.dist_info_metadata)),
+            sha256: f.hashes.get("sha256").map(|h| h.to_string()),
+            filename: f.filename.into_owned(),
+            href: f.url.into_owned(),
+            requires_python: f.requires_python.map(Cow::into_owned),
+            size: f.size,
+            upload_time: f.upload_time.map(Cow::into_owned),
+            provenance: f.provenance.map(Cow::into_owned),
+        })
+        .collect();
+    Ok(Page { base: None, files })
+}
+
+fn parse_html(body: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Result<Page, PageError> {
+    let mut page = Page::default();
+    // A tokenizer is all a PEP 503 page needs: only `<a>` and `<base>` start tags matter, and
+    // html5gum decodes character references in attribute values as browsers do.
+    for token in html5gum::Tokenizer::new(body) {
+        let Ok(html5gum::Token::StartTag(tag)) = token else {
+            continue;
+        };
+        let attr = |key: &str| -> Option<String> {
+            tag.attributes
+                .get(key.as_bytes())
+                .map(|value| String::from_utf8_lossy(&value.value).into_owned())
+        };
+        if tag.name.eq_ignore_ascii_case(b"base") {
+            if page.base.is_none() {
+                page.base = attr("href");
+            }
+            continue;
+        }
+        if !tag.name.eq_ignore_ascii_case(b"a") {
+            continue;
+        }
+        let Some(href) = attr("href") else { continue };
+        let (link, fragment) = match href.split_once('#') {
+            Some((link, fragment)) => (link, Some(fragment)),
+            None => (href.as_str(), None),
+        };
+        let filename = file_name_of(link);
+        if filename.is_empty() || !keep(&filename) {
+            continue;
+        }
+        let sha256 = fragment.and_then(|f| {
+            f.split('&')
+                .find_map(|kv| kv.strip_prefix("sha256="))
+                .map(str::to_owned)
+        });
+        let metadata = attr("data-core-metadata").or_else(|| attr("data-dist-info-metadata"));
+        page.files.push(PageFile {
+            href: link.to_owned(),
+            sha256,
+            requires_python: attr("data-requires-python").filter(|s| !s.trim().is_empty()),
+            yanked: attr("data-yanked").map(|reason| Yanked {
+                reason: Some(reason).filter(|r| !r.is_empty()),
+            }),
+            size: attr("data-size").and_then(|s| s.parse().ok()),
+            upload_time: attr("data-upload-time"),
+            core_metadata: metadata.and_then(|value| match value.split_once('=') {
+                Some(("sha256", hex)) => Some(CoreMetadata::Sha256(hex.to_owned())),
+                _ if value.eq_ignore_ascii_case("false") => None,
+                _ => Some(CoreMetadata::Available),
+            }),
+            provenance: attr("data-provenance"),
+            filename,
+        });
+    }
+    Ok(page)
+}
+
+/// The last path segment of a link, percent-decoded, without query.
+pub fn file_name_of(link: &str) -> String {
+    let path = link.split(['?', '#']).next().unwrap_or(link);
+    let last = path.rsplit('/').next().unwrap_or(path);
+    percent_encoding::percent_decode_str(last)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HTML: &str = r#"<!DOCTYPE html>
+<html><head><title>Links for six</title></head><body>
+<a href="../../packages/94/e7/six-1.17.0.tar.gz#sha256=ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81" data-requires-python="!=3.0.*,&gt;=2.7">six-1.17.0.tar.gz</a><br/>
+<a href="https://files.example/six-1.16.0-py2.py3-none-any.whl#md5=00&amp;sha256=ab" data-yanked="broken &amp; bad" data-upload-time="2021-05-05T14:18:17.891Z" data-dist-info-metadata="sha256=cd">six-1.16.0-py2.py3-none-any.whl</a>
+<a data-yanked href="six%2B-1.0.zip" data-core-metadata="true">x</a>
+</body></html>"#;
+
+    #[test]
+    fn html_attributes_are_unescaped() {
+        let page = Page::parse(HTML.as_bytes(), PageFormat::Html, &mut |_| true).unwrap();
+        assert_eq!(page.files.len(), 3);
+        let sdist = &page.files[0];
+        assert_eq!(sdist.filename, "six-1.17.0.tar.gz");
+        assert_eq!(sdist.href, "../../packages/94/e7/six-1.17.0.tar.gz");
+        assert_eq!(sdist.requires_python.as_deref(), Some("!=3.0.*,>=2.7"));
+        assert_eq!(sdist.yanked, None);
+        let wheel = &page.files[1];
+        assert_eq!(wheel.sha256.as_deref(), Some("ab"));
+        assert_eq!(
+            wheel.yanked,
+            Some(Yanked {
+                reason: Some("broken & bad".into())
+            })
+        );
+        assert_eq!(
+            wheel.upload_time.as_deref(),
+            Some("2021-05-05T14:18:17.891Z")
+        );
+        assert_eq!(wheel.core_metadata, Some(CoreMetadata::Sha256("cd".into())));
+        let odd = &page.files[2];
+        assert_eq!(odd.filename, "six+-1.0.zip");
+        assert_eq!(odd.yanked, Some(Yanked { reason: None }));
+        assert_eq!(odd.core_metadata, Some(CoreMetadata::Available));
+    }
+
+    #[test]
+    fn html_keeps_only_what_is_asked_and_reads_base() {
+        let html = r#"<html><head><base href="https://cdn.example/p/"></head>
+            <body><a href="a-1.0.tar.gz">a</a><a href="a-2.0.tar.gz">a</a></body></html>"#;
+        let page = Page::parse(html.as_bytes(), PageFormat::Html, &mut |f| {
+            f.contains("2.0")
+        })
+        .unwrap();
+        assert_eq!(page.base.as_deref(), Some("https://cdn.example/p/"));
+        assert_eq!(page.files.len(), 1);
+        assert_eq!(page.files[0].filename, "a-2.0.tar.gz");
+    }
+
+    #[test]
+    fn json_fields() {
+        let json = br#"{"meta": {"api-version": "1.1"}, "name": "six", "versions": ["1.0"], "files": [
+            {"filename": "six-1.0.tar.gz", "url": "https://f/six-1.0.tar.gz", "hashes": {"sha256": "aa", "md5": "bb"},
+             "requires-python": ">=3.8", "yanked": "bad", "size": 12, "upload-time": "2020-01-01T00:00:00Z",
+             "core-metadata": {"sha256": "cc"}, "provenance": "https://p"},
+            {"filename": "six-1.0-py3-none-any.whl", "url": "six-1.0-py3-none-any.whl", "hashes": {},
+             "yanked": false, "dist-info-metadata": true},
+            {"filename": "six-1.1.tar.gz", "url": "x", "hashes": {}, "yanked": true}
+        ]}"#;
+        let page = Page::parse(json, PageFormat::Json, &mut |_| true).unwrap();
+        let f = &page.files[0];
+        assert_eq!(f.sha256.as_deref(), Some("aa"));
+        assert_eq!(
+            f.yanked,
+            Some(Yanked {
+                reason: Some("bad".into())
+            })
+        );
+        assert_eq!(f.size, Some(12));
+        assert_eq!(f.upload_time.as_deref(), Some("2020-01-01T00:00:00Z"));
+        assert_eq!(f.core_metadata, Some(CoreMetadata::Sha256("cc".into())));
+        assert_eq!(f.provenance.as_deref(), Some("https://p"));
+        assert_eq!(page.files[1].sha256, None);
+        assert_eq!(page.files[1].yanked, None);
+        assert_eq!(page.files[1].core_metadata, Some(CoreMetadata::Available));
+        assert_eq!(page.files[2].yanked, Some(Yanked { reason: None }));
+    }
+
+    #[test]
+    fn format_detection() {
+        let cases = [
+            (
+                Some("application/vnd.pypi.simple.v1+json"),
+                &b"x"[..],
+                PageFormat::Json,
+            ),
+            (Some("text/html; charset=utf-8"), b"{", PageFormat::Html),
+            (
+                Some("application/octet-stream"),
+                b"  {\"files\": []}",
+                PageFormat::Json,
+            ),
+            (None, b"<html>", PageFormat::Html),
+        ];
+        for (ct, body, expected) in cases {
+            assert_eq!(PageFormat::detect(ct, body), expected, "{ct:?}");
+        }
+    }
+
+    #[test]
+    fn json_errors_say_what_is_wrong() {
+        let err = Page::parse(b"{\"nope\": 1}", PageFormat::Json, &mut |_| true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a PEP 691 project page: missing field `files` at line 1 column 11"
+        );
+    }
+}

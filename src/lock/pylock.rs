@@ -1,0 +1,552 @@
+//! Reading and writing `pylock.toml` ([PEP 751](https://peps.python.org/pep-0751/)).
+//!
+//! Written with `toml_edit` in a stable layout (one `[[packages]]` table per package, files as
+//! inline tables one per line) so that the same lock is always the same bytes and a diff
+//! between two locks shows what changed. Read with spans kept, so that every problem in a
+//! hand-edited lock is reported with its line, and all of them at once.
+
+use std::str::FromStr;
+
+use pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{MarkerTree, PackageName};
+use toml_edit::{
+    Array, ArrayOfTables, Datetime, DocumentMut, InlineTable, Item, Table, Value, value,
+};
+
+use super::{EntryLocation, FileEntry, Lock, LockSource, Package};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::digest::Sha256;
+
+/// The `lock-version` pinguard writes, and the major version it reads.
+pub const LOCK_VERSION: &str = "1.0";
+
+/// Serialises a lock.
+pub fn to_toml(lock: &Lock) -> String {
+    let mut doc = DocumentMut::new();
+    doc["lock-version"] = value(LOCK_VERSION);
+    doc["created-by"] = value(&lock.created_by);
+    if let Some(requires_python) = &lock.requires_python {
+        doc["requires-python"] = value(requires_python.to_string());
+    }
+    if !lock.environments.is_empty() {
+        let mut environments = Array::new();
+        for marker in &lock.environments {
+            environments.push(
+                marker
+                    .contents()
+                    .map_or_else(String::new, |m| m.to_string()),
+            );
+        }
+        doc["environments"] = value(multiline(environments));
+    }
+    let mut packages = ArrayOfTables::new();
+    for package in &lock.packages {
+        packages.push(package_table(package));
+    }
+    doc["packages"] = Item::ArrayOfTables(packages);
+    if let Some(source) = &lock.source {
+        let mut pinguard = Table::new();
+        pinguard["source"] = value(&source.location);
+        pinguard["source-sha256"] = value(source.sha256.to_string());
+        let mut tool = Table::new();
+        tool.set_implicit(true);
+        tool["pinguard"] = Item::Table(pinguard);
+        doc["tool"] = Item::Table(tool);
+    }
+    doc.to_string()
+}
+
+fn package_table(package: &Package) -> Table {
+    let mut table = Table::new();
+    table["name"] = value(package.name.to_string());
+    if let Some(version) = &package.version {
+        table["version"] = value(version.to_string());
+    }
+    if let Some(marker) = package.marker_text() {
+        table["marker"] = value(marker);
+    }
+    if let Some(requires_python) = &package.requires_python {
+        table["requires-python"] = value(requires_python.to_string());
+    }
+    if let Some(index) = &package.index {
+        table["index"] = value(index);
+    }
+    if let Some(sdist) = &package.sdist {
+        table["sdist"] = value(file_table(sdist));
+    }
+    if !package.wheels.is_empty() {
+        let mut wheels = Array::new();
+        for wheel in &package.wheels {
+            wheels.push(file_table(wheel));
+        }
+        table["wheels"] = value(multiline(wheels));
+    }
+    if let Some(archive) = &package.archive {
+        table["archive"] = value(file_table(archive));
+    }
+    table
+}
+
+fn file_table(file: &FileEntry) -> InlineTable {
+    let mut table = InlineTable::new();
+    table.insert("name", file.name.as_str().into());
+    match &file.location {
+        EntryLocation::Url(url) => table.insert("url", url.as_str().into()),
+        EntryLocation::Path(path) => table.insert("path", path.as_str().into()),
+    };
+    if let Some(size) = file.size {
+        table.insert("size", i64::try_from(size).unwrap_or(i64::MAX).into());
+    }
+    if let Some(time) = file.upload_time {
+        table.insert("upload-time", time.into());
+    }
+    let mut hashes = InlineTable::new();
+    hashes.insert("sha256", file.sha256.to_string().into());
+    table.insert("hashes", hashes.into());
+    table
+}
+
+/// Lays an array out one element per line, with a trailing comma.
+fn multiline(mut array: Array) -> Array {
+    for item in array.iter_mut() {
+        item.decor_mut().set_prefix("\n    ");
+    }
+    array.set_trailing("\n");
+    array.set_trailing_comma(true);
+    array
+}
+
+/// Parses a lock. `file` names it in errors.
+pub fn from_toml(file: &str, text: &str) -> Result<Lock, Diagnostics> {
+    let doc = toml_edit::Document::parse(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        Diagnostics(vec![Diagnostic::in_source(
+            file,
+            text,
+            span,
+            "not valid TOML",
+            e.message().trim_end().to_owned(),
+            Some("fix the syntax, or write the lock again with `pinguard lock`".into()),
+        )])
+    })?;
+    let mut reader = Reader {
+        file,
+        text,
+        problems: Vec::new(),
+    };
+    let lock = reader.lock(doc.as_table());
+    if reader.problems.is_empty() {
+        Ok(lock)
+    } else {
+        Err(Diagnostics(reader.problems))
+    }
+}
+
+/// Walks a parsed document, collecting every problem.
+struct Reader<'a> {
+    file: &'a str,
+    text: &'a str,
+    problems: Vec<Diagnostic>,
+}
+
+/// What a key should hold, for messages.
+const FILE_HELP: &str = "each file needs `url` or `path`, and `hashes = { sha256 = \"…\" }`";
+
+impl Reader<'_> {
+    fn problem(
+        &mut self,
+        span: Option<std::ops::Range<usize>>,
+        message: String,
+        help: Option<&str>,
+    ) {
+        let span = span.unwrap_or(0..0);
+        self.problems.push(Diagnostic::in_source(
+            self.file,
+            self.text,
+            span,
+            message,
+            "here",
+            help.map(str::to_owned),
+        ));
+    }
+
+    /// A required string key of `table`, reported when missing or of another type.
+    fn string(&mut self, table: &Table, key: &str, context: &str) -> Option<String> {
+        match table.get(key) {
+            None => {
+                self.problem(
+                    table.span(),
+                    format!("{context}: missing required key `{key}`"),
+                    None,
+                );
+                None
+            }
+            Some(item) => self.as_string(item, key, context),
+        }
+    }
+
+    fn as_string(&mut self, item: &Item, key: &str, context: &str) -> Option<String> {
+        match item.as_str() {
+            Some(s) => Some(s.to_owned()),
+            None => {
+                self.problem(
+                    item.span(),
+                    format!("{context}: `{key}` must be a string"),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn optional_string(&mut self, table: &Table, key: &str, context: &str) -> Option<String> {
+        let item = table.get(key)?;
+        self.as_string(item, key, context)
+    }
+
+    fn lock(&mut self, root: &Table) -> Lock {
+        let mut lock = Lock::new();
+        if let Some(version) = self.string(root, "lock-version", "the lock")
+            && version.split('.').next() != Some("1")
+        {
+            self.problem(
+                root.get("lock-version").and_then(Item::span),
+                format!("lock-version `{version}` is not supported; pinguard reads 1.x"),
+                Some("write the lock with a tool that produces lock-version 1.0"),
+            );
+        }
+        if let Some(created_by) = self.string(root, "created-by", "the lock") {
+            lock.created_by = created_by;
+        }
+        if let Some(text) = self.optional_string(root, "requires-python", "the lock") {
+            lock.requires_python = self.specifiers(root.get("requires-python"), &text, "the lock");
+        }
+        if let Some(item) = root.get("environments") {
+            match item.as_array() {
+                Some(array) => {
+                    for marker in array.iter() {
+                        match marker.as_str().map(MarkerTree::from_str) {
+                            Some(Ok(tree)) => lock.environments.push(tree),
+                            Some(Err(e)) => self.problem(
+                                marker.span(),
+                                format!(
+                                    "the lock: invalid marker in `environments`: {}",
+                                    e.message
+                                ),
+                                None,
+                            ),
+                            None => self.problem(
+                                marker.span(),
+                                "the lock: `environments` must hold marker strings".into(),
+                                None,
+                            ),
+                        }
+                    }
+                }
+                None => self.problem(
+                    item.span(),
+                    "the lock: `environments` must be an array".into(),
+                    None,
+                ),
+            }
+        }
+        match root.get("packages") {
+            None => self.problem(
+                Some(0..0),
+                "the lock: missing required key `packages`".into(),
+                Some("a PEP 751 lock lists its packages as `[[packages]]` tables"),
+            ),
+            Some(item) => match item.as_array_of_tables() {
+                Some(tables) => {
+                    for (i, table) in tables.iter().enumerate() {
+                        if let Some(package) = self.package(i, table) {
+                            lock.packages.push(package);
+                        }
+                    }
+                }
+                None => self.problem(
+                    item.span(),
+                    "the lock: `packages` must be an array of tables (`[[packages]]`)".into(),
+                    None,
+                ),
+            },
+        }
+        lock.source = self.tool(root);
+        lock
+    }
+
+    fn specifiers(
+        &mut self,
+        item: Option<&Item>,
+        text: &str,
+        context: &str,
+    ) -> Option<VersionSpecifiers> {
+        match VersionSpecifiers::from_str(text) {
+            Ok(specifiers) => Some(specifiers),
+            Err(e) => {
+                self.problem(
+                    item.and_then(Item::span),
+                    format!("{context}: invalid `requires-python`: {e}"),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn package(&mut self, index: usize, table: &Table) -> Option<Package> {
+        let mut context = format!("packages[{index}]");
+        let name = self.string(table, "name", &context)?;
+        let name = match PackageName::from_str(&name) {
+            Ok(name) => name,
+            Err(e) => {
+                self.problem(
+                    table.get("name").and_then(Item::span),
+                    format!("{context}: {e}"),
+                    None,
+                );
+                return None;
+            }
+        };
+        context = format!("packages[{index}] (`{name}`)");
+        let problems_before = self.problems.len();
+        let version = self
+            .optional_string(table, "version", &context)
+            .and_then(|text| {
+                Version::from_str(&text)
+                    .map_err(|e| {
+                        self.problem(
+                            table.get("version").and_then(Item::span),
+                            format!("{context}: invalid `version`: {e}"),
+                            None,
+                        )
+                    })
+                    .ok()
+            });
+        let marker = match self.optional_string(table, "marker", &context) {
+            None => MarkerTree::TRUE,
+            Some(text) => match MarkerTree::from_str(&text) {
+                Ok(tree) => tree,
+                Err(e) => {
+                    self.problem(
+                        table.get("marker").and_then(Item::span),
+                        format!("{context}: invalid `marker`: {}", e.message),
+                        None,
+                    );
+                    MarkerTree::TRUE
+                }
+            },
+        };
+        let requires_python = self
+            .optional_string(table, "requires-python", &context)
+            .and_then(|text| self.specifiers(table.get("requires-python"), &text, &context));
+        let index_url = self.optional_string(table, "index", &context);
+        for unsupported in ["vcs", "directory"] {
+            if let Some(item) = table.get(unsupported) {
+                self.problem(
+                    item.span(),
+                    format!(
+                        "{context}: a `{unsupported}` source has no digest to verify; pinguard \
+                         locks and guards wheels, sdists and archives"
+                    ),
+                    Some("install this package outside the guarded lock, or lock a released version of it"),
+                );
+            }
+        }
+        let sdist = table
+            .get("sdist")
+            .and_then(|item| self.file(item, &format!("{context}.sdist")));
+        let archive = table
+            .get("archive")
+            .and_then(|item| self.file(item, &format!("{context}.archive")));
+        let mut wheels = Vec::new();
+        if let Some(item) = table.get("wheels") {
+            match item.as_array() {
+                Some(array) => {
+                    for (i, wheel) in array.iter().enumerate() {
+                        let item = Item::Value(wheel.clone());
+                        if let Some(entry) = self.file(&item, &format!("{context}.wheels[{i}]")) {
+                            wheels.push(entry);
+                        }
+                    }
+                }
+                None => match item.as_array_of_tables() {
+                    Some(tables) => {
+                        for (i, wheel) in tables.iter().enumerate() {
+                            let item = Item::Table(wheel.clone());
+                            if let Some(entry) = self.file(&item, &format!("{context}.wheels[{i}]"))
+                            {
+                                wheels.push(entry);
+                            }
+                        }
+                    }
+                    None => self.problem(
+                        item.span(),
+                        format!("{context}: `wheels` must be an array"),
+                        None,
+                    ),
+                },
+            }
+        }
+        if sdist.is_none()
+            && wheels.is_empty()
+            && archive.is_none()
+            && self.problems.len() == problems_before
+        {
+            self.problem(
+                table.span(),
+                format!("{context}: no file to install (`sdist`, `wheels` or `archive`)"),
+                Some("a PEP 751 package needs exactly one kind of source"),
+            );
+        }
+        Some(Package {
+            name,
+            version,
+            marker,
+            requires_python,
+            index: index_url,
+            sdist,
+            wheels,
+            archive,
+        })
+    }
+
+    fn file(&mut self, item: &Item, context: &str) -> Option<FileEntry> {
+        let span = item.span();
+        let table = match item {
+            Item::Table(table) => table.clone(),
+            Item::Value(Value::InlineTable(inline)) => inline.clone().into_table(),
+            _ => {
+                self.problem(span, format!("{context} must be a table"), Some(FILE_HELP));
+                return None;
+            }
+        };
+        // Inline tables lose their spans when converted; point at the whole entry instead.
+        let at = |key: &str| table.get(key).and_then(Item::span).or_else(|| span.clone());
+        let url = self.optional_string(&table, "url", context);
+        let path = self.optional_string(&table, "path", context);
+        let location = match (url, path) {
+            (Some(url), _) => EntryLocation::Url(url),
+            (None, Some(path)) => EntryLocation::Path(path),
+            (None, None) => {
+                self.problem(
+                    span.clone(),
+                    format!("{context}: needs `url` or `path`"),
+                    Some(FILE_HELP),
+                );
+                return None;
+            }
+        };
+        let name = match self.optional_string(&table, "name", context) {
+            Some(name) => name,
+            None => {
+                let location_text = location.to_string();
+                let last = location_text.rsplit(['/', '\\']).next().unwrap_or_default();
+                crate::index::simple::file_name_of(last)
+            }
+        };
+        let size = match table.get("size") {
+            None => None,
+            Some(item) => match item.as_integer().and_then(|n| u64::try_from(n).ok()) {
+                Some(n) => Some(n),
+                None => {
+                    self.problem(
+                        at("size"),
+                        format!("{context}: `size` must be a non-negative integer"),
+                        None,
+                    );
+                    return None;
+                }
+            },
+        };
+        let upload_time = match table.get("upload-time") {
+            None => None,
+            Some(item) => match item.as_value().and_then(Value::as_datetime) {
+                Some(time) => Some(*time),
+                None => {
+                    self.problem(
+                        at("upload-time"),
+                        format!("{context}: `upload-time` must be a TOML datetime"),
+                        None,
+                    );
+                    None
+                }
+            },
+        };
+        let sha256 = self.sha256(&table, context, span.clone())?;
+        Some(FileEntry {
+            name,
+            location,
+            size,
+            upload_time,
+            sha256,
+        })
+    }
+
+    fn sha256(
+        &mut self,
+        table: &Table,
+        context: &str,
+        span: Option<std::ops::Range<usize>>,
+    ) -> Option<Sha256> {
+        let hashes = table.get("hashes").and_then(|item| match item {
+            Item::Table(t) => Some(t.clone()),
+            Item::Value(Value::InlineTable(t)) => Some(t.clone().into_table()),
+            _ => None,
+        });
+        let Some(hashes) = hashes else {
+            self.problem(
+                span,
+                format!("{context}: missing `hashes`; pinguard verifies every file by its sha256"),
+                Some(FILE_HELP),
+            );
+            return None;
+        };
+        let Some(hex) = hashes.get("sha256").and_then(Item::as_str) else {
+            self.problem(
+                span,
+                format!("{context}: `hashes` has no `sha256`; pinguard verifies every file by its sha256"),
+                Some("lock the file again with `pinguard lock` to record its sha256"),
+            );
+            return None;
+        };
+        match Sha256::from_str(hex) {
+            Ok(digest) => Some(digest),
+            Err(e) => {
+                self.problem(
+                    span,
+                    format!("{context}: `hashes.sha256` is not a sha256 digest: {e}"),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn tool(&mut self, root: &Table) -> Option<LockSource> {
+        let table = root.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
+        let location = self.string(table, "source", "[tool.pinguard]")?;
+        let hex = self.string(table, "source-sha256", "[tool.pinguard]")?;
+        match Sha256::from_str(&hex) {
+            Ok(sha256) => Some(LockSource { location, sha256 }),
+            Err(e) => {
+                self.problem(
+                    table.get("source-sha256").and_then(Item::span),
+                    format!("[tool.pinguard]: `source-sha256` is not a sha256 digest: {e}"),
+                    None,
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Parses an upload time as the index gives it (RFC 3339) into a TOML datetime.
+pub fn parse_upload_time(text: &str) -> Option<Datetime> {
+    Datetime::from_str(text.trim())
+        .ok()
+        .filter(|d| d.date.is_some() && d.time.is_some())
+}
+
+#[cfg(test)]
+mod tests;

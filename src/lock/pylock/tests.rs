@@ -1,0 +1,206 @@
+use std::str::FromStr;
+
+use pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{MarkerTree, PackageName};
+
+use super::*;
+
+fn sample() -> Lock {
+    let file = |name: &str, byte: u8| FileEntry {
+        name: name.to_owned(),
+        location: EntryLocation::Url(format!("https://files.example/p/{name}")),
+        size: Some(1234),
+        upload_time: parse_upload_time("2024-05-01T10:20:30.123456Z"),
+        sha256: Sha256::of(&[byte]),
+    };
+    let mut lock = Lock::new();
+    lock.packages.push(Package {
+        name: PackageName::from_str("oslo.config").unwrap(),
+        version: Some(Version::from_str("10.7.0").unwrap()),
+        marker: MarkerTree::from_str("python_version >= '3.10'").unwrap(),
+        requires_python: Some(VersionSpecifiers::from_str(">=3.10").unwrap()),
+        index: Some("https://pypi.org/simple".into()),
+        sdist: Some(file("oslo_config-10.7.0.tar.gz", 1)),
+        wheels: vec![file("oslo_config-10.7.0-py3-none-any.whl", 2)],
+        archive: None,
+    });
+    lock.packages.push(Package {
+        name: PackageName::from_str("local").unwrap(),
+        version: Some(Version::from_str("1.0").unwrap()),
+        marker: MarkerTree::TRUE,
+        requires_python: None,
+        index: Some("wheels".into()),
+        sdist: None,
+        wheels: vec![FileEntry {
+            name: "local-1.0-py3-none-any.whl".into(),
+            location: EntryLocation::Path("wheels/local-1.0-py3-none-any.whl".into()),
+            size: None,
+            upload_time: None,
+            sha256: Sha256::of(b"local"),
+        }],
+        archive: None,
+    });
+    lock.source = Some(LockSource {
+        location: "upper-constraints.txt".into(),
+        sha256: Sha256::of(b"source"),
+    });
+    lock
+}
+
+#[test]
+fn writes_the_documented_layout() {
+    let text = to_toml(&sample());
+    let expected = format!(
+        r#"lock-version = "1.0"
+created-by = "pinguard"
+
+[[packages]]
+name = "oslo-config"
+version = "10.7.0"
+marker = "python_full_version >= '3.10'"
+requires-python = ">=3.10"
+index = "https://pypi.org/simple"
+sdist = {{ name = "oslo_config-10.7.0.tar.gz", url = "https://files.example/p/oslo_config-10.7.0.tar.gz", size = 1234, upload-time = 2024-05-01T10:20:30.123456Z, hashes = {{ sha256 = "{a}" }} }}
+wheels = [
+    {{ name = "oslo_config-10.7.0-py3-none-any.whl", url = "https://files.example/p/oslo_config-10.7.0-py3-none-any.whl", size = 1234, upload-time = 2024-05-01T10:20:30.123456Z, hashes = {{ sha256 = "{b}" }} }},
+]
+
+[[packages]]
+name = "local"
+version = "1.0"
+index = "wheels"
+wheels = [
+    {{ name = "local-1.0-py3-none-any.whl", path = "wheels/local-1.0-py3-none-any.whl", hashes = {{ sha256 = "{c}" }} }},
+]
+
+[tool.pinguard]
+source = "upper-constraints.txt"
+source-sha256 = "{d}"
+"#,
+        a = Sha256::of(&[1]),
+        b = Sha256::of(&[2]),
+        c = Sha256::of(b"local"),
+        d = Sha256::of(b"source"),
+    );
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn reads_back_what_it_writes() {
+    let lock = sample();
+    let read = from_toml("pylock.toml", &to_toml(&lock)).unwrap();
+    assert_eq!(read, lock);
+    assert_eq!(to_toml(&read), to_toml(&lock));
+}
+
+#[test]
+fn reads_locks_of_other_writers() {
+    // `pip lock` style: array of tables for wheels, no size, no name.
+    let text = format!(
+        r#"lock-version = "1.0"
+created-by = "pip"
+environments = ["python_version >= '3.9'"]
+
+[[packages]]
+name = "six"
+version = "1.17.0"
+
+[[packages.wheels]]
+url = "https://files.example/six-1.17.0-py2.py3-none-any.whl"
+hashes = {{ sha256 = "{h}", sha512 = "00" }}
+
+[[packages]]
+name = "direct"
+archive = {{ url = "https://x/direct-1.0.tar.gz", hashes = {{ sha256 = "{h}" }} }}
+"#,
+        h = Sha256::of(b"six")
+    );
+    let lock = from_toml("pylock.toml", &text).unwrap();
+    assert_eq!(lock.created_by, "pip");
+    assert_eq!(lock.environments.len(), 1);
+    assert_eq!(lock.packages[0].wheels[0].name, "six-1.17.0-py2.py3-none-any.whl");
+    assert_eq!(lock.packages[1].archive.as_ref().unwrap().name, "direct-1.0.tar.gz");
+    assert_eq!(lock.packages[1].version, None);
+}
+
+fn problems(text: &str) -> Vec<String> {
+    match from_toml("pylock.toml", text) {
+        Ok(lock) => panic!("expected problems, read {lock:?}"),
+        Err(d) => d.0.iter().map(|d| format!("{}: {}", d.line, d.message)).collect(),
+    }
+}
+
+#[test]
+fn hand_edits_are_reported_with_the_key_and_line() {
+    let good = Sha256::of(b"x");
+    let text = format!(
+        r#"lock-version = "1.0"
+
+[[packages]]
+version = "1.0"
+
+[[packages]]
+name = "no-hash"
+version = "1.0"
+sdist = {{ url = "https://x/no-hash-1.0.tar.gz", hashes = {{ md5 = "00" }} }}
+
+[[packages]]
+name = "bad-hash"
+wheels = [
+  {{ url = "https://x/bad_hash-1.0-py3-none-any.whl", hashes = {{ sha256 = "{short}" }} }},
+]
+
+[[packages]]
+name = "from-git"
+vcs = {{ type = "git", url = "https://github.com/x/y", commit-id = "abc" }}
+
+[[packages]]
+name = "nothing"
+marker = "python_version >>> '3'"
+
+[[packages]]
+name = "no-location"
+sdist = {{ hashes = {{ sha256 = "{good}" }} }}
+"#,
+        short = &good.to_string()[..63],
+    );
+    assert_eq!(
+        problems(&text),
+        [
+            "1: the lock: missing required key `created-by`",
+            "3: packages[0]: missing required key `name`",
+            "9: packages[1] (`no-hash`).sdist: `hashes` has no `sha256`; pinguard verifies every file by its sha256",
+            "14: packages[2] (`bad-hash`).wheels[0]: `hashes.sha256` is not a sha256 digest: a sha256 digest has 64 hex characters, this one has 63",
+            "19: packages[3] (`from-git`): a `vcs` source has no digest to verify; pinguard locks and guards wheels, sdists and archives",
+            "23: packages[4] (`nothing`): invalid `marker`: Expected a valid marker operator (such as `>=` or `not in`), found `>>>`",
+            "27: packages[5] (`no-location`).sdist: needs `url` or `path`",
+        ]
+    );
+}
+
+#[test]
+fn a_lock_without_packages_or_of_another_major_version_is_refused() {
+    assert_eq!(
+        problems("lock-version = \"2.0\"\ncreated-by = \"x\"\n"),
+        [
+            "1: lock-version `2.0` is not supported; pinguard reads 1.x",
+            "1: the lock: missing required key `packages`",
+        ]
+    );
+}
+
+#[test]
+fn invalid_toml_points_at_the_error() {
+    let err = from_toml("pylock.toml", "lock-version = \"1.0\"\n[[packages]\nname = 1\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "\
+error: not valid TOML
+ --> pylock.toml:2:12
+  |
+2 | [[packages]
+  |            ^ unclosed array table, expected `]`
+  |
+  = help: fix the syntax, or write the lock again with `pinguard lock`"
+    );
+}

@@ -1,0 +1,729 @@
+//! Turning pins into lock entries: ask the index about every pin in parallel, pick the files
+//! of each pinned version, and make sure each has a sha256.
+//!
+//! ```text
+//! pins ──► plan (reuse entries of the previous lock for unchanged pins)
+//!      ──► one page per project, in parallel (rayon pool of --concurrency threads,
+//!          one shared HTTP client; the first page is fetched alone so that every
+//!          later request shares its HTTP/2 connection)
+//!      ──► files of the pinned version (eggs and .exe left out with a note, one sdist kept)
+//!      ──► digests the index did not give: streamed and hashed, in parallel
+//!      ──► the pin's own --hash values checked; a previous lock's files compared (--refresh)
+//!      ──► Package entries, or every failure, together
+//! ```
+//!
+//! A locked version's set of files never changes silently: on re-lock an unchanged pin keeps
+//! its entry without a query; with `--refresh` it is queried and compared, and a file the
+//! index added later is reported and left out (that is what an attack on an old version looks
+//! like), while a changed or vanished digest fails the run. `--refresh-package NAME` is the
+//! explicit way to take a package's current files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::PackageName;
+use rayon::prelude::*;
+
+use crate::cache::ComputedDigest;
+use crate::digest::Sha256;
+use crate::download;
+use crate::filename::DistFilename;
+use crate::index::{FileLocation, Index, IndexError, Project, ProjectFile, Source};
+use crate::lock::pylock::parse_upload_time;
+use crate::lock::{EntryLocation, FileEntry, Lock, Package};
+use crate::progress::Progress;
+use crate::requirements::{Location, Pin};
+
+/// What to do with a previous lock's entries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Refresh {
+    /// `--refresh`: query every pin and compare with the previous lock.
+    pub all: bool,
+    /// `--refresh-package`: forget these packages' previous entries and take what the index
+    /// has now.
+    pub packages: BTreeSet<PackageName>,
+}
+
+/// How to lock.
+#[derive(Debug, Clone)]
+pub struct LockOptions {
+    /// Worker threads, hence requests in flight.
+    pub concurrency: usize,
+    /// The previous lock's entries policy.
+    pub refresh: Refresh,
+    /// The directory the lock is written to (find-links paths are made relative to it).
+    pub lock_dir: Option<std::path::PathBuf>,
+}
+
+/// Something worth telling the user that does not stop the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// How much it matters.
+    pub level: NoteLevel,
+    /// The pin it is about, as `name===version`.
+    pub pin: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// Warnings are shown unless `--quiet`; infos only with `--verbose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NoteLevel {
+    /// Detail.
+    Info,
+    /// Worth acting on.
+    Warning,
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.pin, self.message)
+    }
+}
+
+/// A pin that could not be locked.
+#[derive(Debug)]
+pub struct Failure {
+    /// The pin, as written.
+    pub pin: String,
+    /// Where it was written.
+    pub location: Location,
+    /// What went wrong.
+    pub problem: Problem,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.pin, self.location, self.problem)
+    }
+}
+
+/// Why a pin could not be locked.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// No source has the project.
+    #[error("no project `{name}` on {sources}")]
+    UnknownProject {
+        /// The project.
+        name: PackageName,
+        /// The sources asked.
+        sources: String,
+    },
+    /// The project exists but not the version.
+    #[error("no version {version} of `{name}` on {index}; {}", nearest_text(.nearest))]
+    UnknownVersion {
+        /// The project.
+        name: PackageName,
+        /// The pinned version.
+        version: String,
+        /// The source that has the project.
+        index: String,
+        /// The closest versions that do exist.
+        nearest: Vec<Version>,
+    },
+    /// The version has no file a lock can hold.
+    #[error("version {version} has no wheel or sdist on {index}{}", left_out_text(.left_out))]
+    NoFiles {
+        /// The pinned version.
+        version: String,
+        /// The source.
+        index: String,
+        /// Files of the version that PEP 751 cannot hold.
+        left_out: Vec<String>,
+    },
+    /// The pin's `--hash` values do not all match files on the index.
+    #[error("{} of its --hash values match no file on {index}: {}", .missing.len(), join(.missing))]
+    HashNotOnIndex {
+        /// The source.
+        index: String,
+        /// The hashes no file has.
+        missing: Vec<Sha256>,
+    },
+    /// With `--refresh`: a locked file changed or vanished.
+    #[error("the index no longer serves what the lock holds:\n{}", .changes.join("\n"))]
+    Drift {
+        /// One line per file.
+        changes: Vec<String>,
+    },
+    /// The index gave a malformed digest.
+    #[error("the index gives `{file}` a malformed sha256: {reason}")]
+    BadDigest {
+        /// The file.
+        file: String,
+        /// Why it is malformed.
+        reason: String,
+    },
+    /// The index could not be asked.
+    #[error(transparent)]
+    Index(IndexError),
+    /// A file without a published digest could not be downloaded to hash it.
+    #[error("cannot hash `{file}`: {source}")]
+    Download {
+        /// The file.
+        file: String,
+        /// Why.
+        source: Box<download::DownloadError>,
+    },
+}
+
+fn nearest_text(nearest: &[Version]) -> String {
+    if nearest.is_empty() {
+        return "it lists no version with files".into();
+    }
+    let list: Vec<String> = nearest.iter().map(ToString::to_string).collect();
+    format!("nearest: {}", list.join(", "))
+}
+
+fn left_out_text(left_out: &[String]) -> String {
+    if left_out.is_empty() {
+        String::new()
+    } else {
+        format!(" (only {}, which a lock cannot hold)", left_out.join(", "))
+    }
+}
+
+fn join(digests: &[Sha256]) -> String {
+    digests
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a lock run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The packages, sorted.
+    pub lock: Lock,
+    /// Warnings and details.
+    pub notes: Vec<Note>,
+    /// Pins whose entry was taken from the previous lock without a query.
+    pub reused: usize,
+    /// Projects asked about.
+    pub queried: usize,
+}
+
+/// Locks `pins` against `index`, reusing `previous` entries as [`Refresh`] allows.
+pub fn lock(
+    pins: &[Pin],
+    index: &Index,
+    previous: Option<&Lock>,
+    options: &LockOptions,
+    progress: &Progress,
+) -> Result<Outcome, Vec<Failure>> {
+    let known_sources: BTreeSet<String> = index.sources().iter().map(Source::lock_name).collect();
+    // Decide, per pin, whether the previous entry stands.
+    let mut packages: Vec<Package> = Vec::new();
+    let mut to_query: BTreeMap<PackageName, Vec<(&Pin, Option<&Package>)>> = BTreeMap::new();
+    for pin in pins {
+        let previous_entry = previous.and_then(|lock| {
+            lock.packages
+                .iter()
+                .find(|p| is_entry_of(p, pin, &known_sources))
+        });
+        let adopt_anew = options.refresh.packages.contains(&pin.name);
+        match previous_entry {
+            Some(entry) if !options.refresh.all && !adopt_anew => packages.push(entry.clone()),
+            entry => to_query
+                .entry(pin.name.clone())
+                .or_default()
+                .push((pin, entry.filter(|_| !adopt_anew))),
+        }
+    }
+    let reused = packages.len();
+    let queried = to_query.len();
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.concurrency.max(1))
+        .thread_name(|i| format!("pinguard-{i}"))
+        .build()
+        .expect("a thread pool of a few threads can be created");
+    let bar = progress.bar(queried as u64, "querying");
+    let groups: Vec<Group<'_>> = to_query.into_iter().collect();
+    let done = AtomicUsize::new(0);
+    let run_group = |(name, group): &Group<'_>| {
+        let result = lock_project(name, group, index, options);
+        done.fetch_add(1, Ordering::Relaxed);
+        bar.inc(1);
+        result
+    };
+    // The first project alone: its connection (TLS, HTTP/2) is then shared by all others
+    // instead of every thread opening its own at once.
+    let results: Vec<GroupResult> = pool.install(|| {
+        let mut results = Vec::with_capacity(groups.len());
+        if let Some(first) = groups.first() {
+            results.push(run_group(first));
+        }
+        results.par_extend(groups.par_iter().skip(1).map(run_group));
+        results
+    });
+    bar.finish_and_clear();
+
+    let mut notes = Vec::new();
+    let mut failures = Vec::new();
+    for result in results {
+        packages.extend(result.packages);
+        notes.extend(result.notes);
+        failures.extend(result.failures);
+    }
+    if !failures.is_empty() {
+        failures.sort_by(|a, b| a.location.cmp(&b.location));
+        return Err(failures);
+    }
+    let mut lock = Lock::new();
+    lock.packages = packages;
+    lock.normalize();
+    lock.requires_python = common_requires_python(&lock.packages);
+    notes.sort_by(|a, b| a.pin.cmp(&b.pin).then(a.message.cmp(&b.message)));
+    Ok(Outcome {
+        lock,
+        notes,
+        reused,
+        queried,
+    })
+}
+
+/// Whether a previous lock's `package` is the entry `pin` would produce: same project,
+/// marker, a version the pin selects, a source still configured, and files among the pin's
+/// hashes when it has some.
+fn is_entry_of(package: &Package, pin: &Pin, known_sources: &BTreeSet<String>) -> bool {
+    package.name == pin.name
+        && package.marker_text() == pin.marker_text()
+        && package.version.as_ref().is_some_and(|v| pin.matches(v))
+        && package
+            .index
+            .as_ref()
+            .is_some_and(|i| known_sources.contains(i))
+        && (pin.hashes.is_empty() || package.files().all(|f| pin.hashes.contains(&f.sha256)))
+}
+
+/// `requires-python` for the whole lock: written only when every package states the same.
+fn common_requires_python(packages: &[Package]) -> Option<VersionSpecifiers> {
+    let first = packages.first()?.requires_python.clone()?;
+    packages
+        .iter()
+        .all(|p| p.requires_python.as_ref() == Some(&first))
+        .then_some(first)
+}
+
+/// The pins of one project, each with the previous entry to compare against (`--refresh`).
+type Group<'a> = (PackageName, Vec<(&'a Pin, Option<&'a Package>)>);
+
+#[derive(Default)]
+struct GroupResult {
+    packages: Vec<Package>,
+    notes: Vec<Note>,
+    failures: Vec<Failure>,
+}
+
+fn lock_project(
+    name: &PackageName,
+    group: &[(&Pin, Option<&Package>)],
+    index: &Index,
+    options: &LockOptions,
+) -> GroupResult {
+    let mut result = GroupResult::default();
+    let fail = |pin: &Pin, problem: Problem| Failure {
+        pin: pin.to_string(),
+        location: pin.location.clone(),
+        problem,
+    };
+    let project = match index.project(name) {
+        Ok(Some(project)) => project,
+        Ok(None) => {
+            let sources = index
+                .sources()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            for (pin, _) in group {
+                result.failures.push(fail(
+                    pin,
+                    Problem::UnknownProject {
+                        name: name.clone(),
+                        sources: sources.clone(),
+                    },
+                ));
+            }
+            return result;
+        }
+        Err(error) => {
+            let shared = std::sync::Arc::new(error);
+            for (pin, _) in group {
+                result.failures.push(fail(
+                    pin,
+                    Problem::Index(IndexError::Shared(shared.clone())),
+                ));
+            }
+            return result;
+        }
+    };
+    let source = &index.sources()[project.source];
+    for file in &project.bad_links {
+        result.notes.push(Note {
+            level: NoteLevel::Warning,
+            pin: name.to_string(),
+            message: format!("{source} lists a link that cannot be resolved: {file}"),
+        });
+    }
+    for (pin, baseline) in group {
+        match lock_pin(pin, *baseline, &project, source, index, options) {
+            Ok((package, notes)) => {
+                result.packages.push(package);
+                result.notes.extend(notes);
+            }
+            Err(problem) => result.failures.push(fail(pin, problem)),
+        }
+    }
+    result
+}
+
+/// A chosen file and its digest, once known.
+struct Chosen<'a> {
+    file: &'a ProjectFile,
+    sha256: Option<Sha256>,
+    size: Option<u64>,
+}
+
+fn lock_pin(
+    pin: &Pin,
+    baseline: Option<&Package>,
+    project: &Project,
+    source: &Source,
+    index: &Index,
+    options: &LockOptions,
+) -> Result<(Package, Vec<Note>), Problem> {
+    let mut notes = Vec::new();
+    let mut note = |level, message: String| {
+        notes.push(Note {
+            level,
+            pin: pin.to_string(),
+            message,
+        })
+    };
+    let version_files: Vec<&ProjectFile> = project
+        .files
+        .iter()
+        .filter(|f| pin.matches(f.name.version()))
+        .collect();
+    if version_files.is_empty() {
+        return Err(Problem::UnknownVersion {
+            name: pin.name.clone(),
+            version: pin.version().to_string(),
+            index: source.to_string(),
+            nearest: nearest_versions(project, pin.version()),
+        });
+    }
+    let (supported, unsupported): (Vec<&ProjectFile>, Vec<&ProjectFile>) = version_files
+        .iter()
+        .partition(|f| !matches!(f.name, DistFilename::Unsupported(_)));
+    let left_out: Vec<String> = unsupported
+        .iter()
+        .map(|f| match &f.name {
+            DistFilename::Unsupported(u) => format!("{} ({})", f.page.filename, u.kind),
+            _ => f.page.filename.clone(),
+        })
+        .collect();
+    if supported.is_empty() {
+        return Err(Problem::NoFiles {
+            version: pin.version().to_string(),
+            index: source.to_string(),
+            left_out,
+        });
+    }
+    if !left_out.is_empty() {
+        note(
+            NoteLevel::Info,
+            format!(
+                "left out {} (PEP 751 locks hold only wheels and sdists)",
+                left_out.join(", ")
+            ),
+        );
+    }
+    if supported.iter().all(|f| f.page.yanked.is_some()) {
+        let reason = supported
+            .iter()
+            .find_map(|f| f.page.yanked.as_ref()?.reason.clone())
+            .map_or_else(|| "no reason given".to_owned(), |r| format!("reason: {r}"));
+        note(
+            NoteLevel::Warning,
+            format!(
+                "version {} is yanked ({reason}); locked anyway, as pip installs a yanked version that is pinned exactly",
+                pin.version()
+            ),
+        );
+    }
+    let sdist = choose_sdist(&supported, &mut note);
+    let mut chosen: Vec<Chosen<'_>> = supported
+        .iter()
+        .filter(|f| match f.name {
+            DistFilename::Sdist(_) => sdist.is_some_and(|s| std::ptr::eq(s, **f)),
+            _ => true,
+        })
+        .map(|f| Chosen {
+            file: f,
+            sha256: None,
+            size: f.page.size,
+        })
+        .collect();
+    for c in &mut chosen {
+        if let Some(hex) = &c.file.page.sha256 {
+            c.sha256 = Some(Sha256::from_str(hex).map_err(|e| Problem::BadDigest {
+                file: c.file.page.filename.clone(),
+                reason: e.to_string(),
+            })?);
+        }
+    }
+    // Digests the index does not publish: from the cache, else streamed and hashed.
+    let missing: Vec<usize> = (0..chosen.len())
+        .filter(|&i| chosen[i].sha256.is_none())
+        .collect();
+    let computed: Vec<Result<ComputedDigest, Problem>> = missing
+        .par_iter()
+        .map(|&i| compute_digest(chosen[i].file, index))
+        .collect();
+    for (i, digest) in missing.into_iter().zip(computed) {
+        let digest = digest?;
+        chosen[i].sha256 = Some(digest.sha256);
+        chosen[i].size = Some(digest.size);
+    }
+    let mut entries: Vec<(&ProjectFile, FileEntry)> = chosen
+        .iter()
+        .map(|c| (c.file, file_entry(c, options.lock_dir.as_deref())))
+        .collect();
+
+    if !pin.hashes.is_empty() {
+        let on_index: BTreeSet<Sha256> = entries.iter().map(|(_, e)| e.sha256).collect();
+        let missing: Vec<Sha256> = pin
+            .hashes
+            .iter()
+            .filter(|h| !on_index.contains(h))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(Problem::HashNotOnIndex {
+                index: source.to_string(),
+                missing,
+            });
+        }
+        let (kept, dropped): (Vec<_>, Vec<_>) = entries
+            .into_iter()
+            .partition(|(_, e)| pin.hashes.contains(&e.sha256));
+        if !dropped.is_empty() {
+            let names: Vec<&str> = dropped.iter().map(|(_, e)| e.name.as_str()).collect();
+            note(
+                NoteLevel::Warning,
+                format!(
+                    "left out {} (not among the line's --hash values)",
+                    names.join(", ")
+                ),
+            );
+        }
+        entries = kept;
+    }
+
+    if let Some(baseline) = baseline {
+        entries = compare_with_baseline(baseline, entries, &mut note)?;
+    }
+
+    let requires_python = agreed_requires_python(&entries, &mut note);
+    let mut package = Package {
+        name: pin.name.clone(),
+        version: Some(pin.version().clone()),
+        marker: pin.marker.clone(),
+        requires_python,
+        index: Some(source.lock_name()),
+        sdist: None,
+        wheels: Vec::new(),
+        archive: None,
+    };
+    for (file, entry) in entries {
+        match file.name {
+            DistFilename::Sdist(_) => package.sdist = Some(entry),
+            _ => package.wheels.push(entry),
+        }
+    }
+    if let Some(baseline) = baseline {
+        // What the lock held stays as it was; only the check above used the index.
+        package.sdist = baseline.sdist.clone();
+        package.wheels = baseline.wheels.clone();
+        package.requires_python = baseline.requires_python.clone();
+    }
+    Ok((package, notes))
+}
+
+/// With `--refresh`: the index must still serve every locked file with the locked digest;
+/// files it added are reported and not taken.
+fn compare_with_baseline<'a>(
+    baseline: &Package,
+    entries: Vec<(&'a ProjectFile, FileEntry)>,
+    note: &mut impl FnMut(NoteLevel, String),
+) -> Result<Vec<(&'a ProjectFile, FileEntry)>, Problem> {
+    let mut changes = Vec::new();
+    for locked in baseline.files() {
+        match entries.iter().find(|(_, e)| e.name == locked.name) {
+            None => changes.push(format!(
+                "  {} is locked but no longer on the index",
+                locked.name
+            )),
+            Some((_, now)) if now.sha256 != locked.sha256 => changes.push(format!(
+                "  {}\n    locked:   sha256:{}\n    on index: sha256:{}",
+                locked.name, locked.sha256, now.sha256
+            )),
+            Some(_) => {}
+        }
+    }
+    if !changes.is_empty() {
+        return Err(Problem::Drift { changes });
+    }
+    let added: Vec<&str> = entries
+        .iter()
+        .filter(|(_, e)| baseline.files().all(|l| l.name != e.name))
+        .map(|(_, e)| e.name.as_str())
+        .collect();
+    if !added.is_empty() {
+        note(
+            NoteLevel::Warning,
+            format!(
+                "the index added {} after this version was locked; not taken into the lock \
+                 (check it, then use --refresh-package to accept it)",
+                added.join(", ")
+            ),
+        );
+    }
+    Ok(entries
+        .into_iter()
+        .filter(|(_, e)| baseline.files().any(|l| l.name == e.name))
+        .collect())
+}
+
+/// One sdist per version (PEP 751 has room for one): the first one not yanked, in the order
+/// the index lists them, which is what pip would pick.
+fn choose_sdist<'a>(
+    files: &[&'a ProjectFile],
+    note: &mut impl FnMut(NoteLevel, String),
+) -> Option<&'a ProjectFile> {
+    let sdists: Vec<&ProjectFile> = files
+        .iter()
+        .copied()
+        .filter(|f| matches!(f.name, DistFilename::Sdist(_)))
+        .collect();
+    let chosen = sdists
+        .iter()
+        .copied()
+        .find(|f| f.page.yanked.is_none())
+        .or_else(|| sdists.first().copied())?;
+    if sdists.len() > 1 {
+        let others: Vec<&str> = sdists
+            .iter()
+            .filter(|f| !std::ptr::eq(**f, chosen))
+            .map(|f| f.page.filename.as_str())
+            .collect();
+        note(
+            NoteLevel::Warning,
+            format!(
+                "several sdists; locked {} (the first the index lists, as pip picks) and left out {}",
+                chosen.page.filename,
+                others.join(", ")
+            ),
+        );
+    }
+    Some(chosen)
+}
+
+fn compute_digest(file: &ProjectFile, index: &Index) -> Result<ComputedDigest, Problem> {
+    let key = match &file.location {
+        FileLocation::Url(url) => Some(url.without_credentials().to_string()),
+        FileLocation::Path(_) => None,
+    };
+    if let Some(cached) = key.as_deref().and_then(|k| index.cache().read_digest(k)) {
+        return Ok(cached);
+    }
+    let (sha256, size) = download::stream(index.http(), &file.location, &mut std::io::sink())
+        .map_err(|source| Problem::Download {
+            file: file.page.filename.clone(),
+            source: Box::new(source),
+        })?;
+    let digest = ComputedDigest { sha256, size };
+    if let Some(key) = key {
+        index.cache().write_digest(&key, digest);
+    }
+    Ok(digest)
+}
+
+fn file_entry(chosen: &Chosen<'_>, lock_dir: Option<&Path>) -> FileEntry {
+    let location = match &chosen.file.location {
+        FileLocation::Url(url) => EntryLocation::Url(url.without_credentials().to_string()),
+        FileLocation::Path(path) => {
+            let shown = lock_dir
+                .and_then(|dir| path.strip_prefix(dir).ok())
+                .unwrap_or(path);
+            EntryLocation::Path(shown.display().to_string())
+        }
+    };
+    FileEntry {
+        name: chosen.file.page.filename.clone(),
+        location,
+        size: chosen.size,
+        upload_time: chosen
+            .file
+            .page
+            .upload_time
+            .as_deref()
+            .and_then(parse_upload_time),
+        sha256: chosen
+            .sha256
+            .expect("every chosen file has a digest by now"),
+    }
+}
+
+/// The files' `requires-python` when they agree; otherwise none, with a note (an installer
+/// would otherwise skip files that do fit).
+fn agreed_requires_python(
+    entries: &[(&ProjectFile, FileEntry)],
+    note: &mut impl FnMut(NoteLevel, String),
+) -> Option<VersionSpecifiers> {
+    let texts: BTreeSet<Option<&str>> = entries
+        .iter()
+        .map(|(f, _)| f.page.requires_python.as_deref())
+        .collect();
+    match texts.into_iter().collect::<Vec<_>>().as_slice() {
+        [Some(text)] => match VersionSpecifiers::from_str(text) {
+            Ok(specifiers) => Some(specifiers),
+            Err(e) => {
+                note(
+                    NoteLevel::Info,
+                    format!("requires-python `{text}` is not valid PEP 440 ({e}); left out"),
+                );
+                None
+            }
+        },
+        [None] | [] => None,
+        several => {
+            let shown: Vec<&str> = several.iter().map(|t| t.unwrap_or("(none)")).collect();
+            note(
+                NoteLevel::Info,
+                format!(
+                    "files disagree on requires-python ({}); none recorded for the package",
+                    shown.join(" / ")
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Up to two versions below and two above `wanted`, among the project's versions.
+fn nearest_versions(project: &Project, wanted: &Version) -> Vec<Version> {
+    let versions: BTreeSet<&Version> = project.files.iter().map(|f| f.name.version()).collect();
+    let versions: Vec<&Version> = versions.into_iter().collect();
+    let split = versions.partition_point(|v| *v < wanted);
+    let below = &versions[split.saturating_sub(2)..split];
+    let above = &versions[split..(split + 2).min(versions.len())];
+    below.iter().chain(above).map(|v| (*v).clone()).collect()
+}

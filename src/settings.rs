@@ -1,0 +1,353 @@
+//! Arguments, environment and input files resolved once into the values a command uses.
+//!
+//! Every flag is read here and nowhere else. Precedence for the index, chosen to match what
+//! pip users expect while letting an explicit flag win:
+//!
+//! 1. `--index-url` / `PINGUARD_INDEX_URL`;
+//! 2. the input file's own `--index-url` line;
+//! 3. `PIP_INDEX_URL` (machine-wide pip configuration);
+//! 4. the public index.
+//!
+//! Extra indexes and find-links locations from all three places are added up, in that order.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use pep508_rs::PackageName;
+
+use crate::cache::{Cache, CacheMode};
+use crate::cli::{IndexArgs, LockArgs, LockFormat, NetworkArgs};
+use crate::http::{Connectivity, HttpSettings};
+use crate::index::{PYPI, Source};
+use crate::locker::Refresh;
+use crate::requirements::{FindLinks, IndexOptions, SourceRef};
+use crate::safe_url::SafeUrl;
+
+/// A settings error: a flag or variable whose value is unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} `{value}` is not valid: {reason}")]
+pub struct SettingsError {
+    what: String,
+    value: String,
+    reason: String,
+}
+
+/// Where output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Standard output.
+    Stdout,
+    /// A file, written atomically.
+    File(PathBuf),
+}
+
+/// Settings of `pinguard lock`.
+#[derive(Debug)]
+pub struct LockSettings {
+    /// The input.
+    pub source: SourceRef,
+    /// Where the result goes.
+    pub output: Output,
+    /// What is written.
+    pub format: LockFormat,
+    /// How previous entries are treated.
+    pub refresh: Refresh,
+    /// Index choice, before the input file's own options are known.
+    pub index: IndexSettings,
+    /// Network and cache.
+    pub network: NetworkSettings,
+}
+
+/// Index options from the command line and environment.
+#[derive(Debug, Clone)]
+pub struct IndexSettings {
+    cli_index: Option<SafeUrl>,
+    env_index: Option<SafeUrl>,
+    extra: Vec<SafeUrl>,
+    find_links: Vec<FindLinks>,
+    no_index: bool,
+}
+
+/// Network and cache settings.
+#[derive(Debug, Clone)]
+pub struct NetworkSettings {
+    /// Worker threads.
+    pub concurrency: usize,
+    /// Online or offline.
+    pub connectivity: Connectivity,
+    /// Cache root, `None` for `--no-cache`.
+    pub cache_dir: Option<PathBuf>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries.
+    pub retries: u32,
+}
+
+fn url_setting(what: &str, value: &str) -> Result<SafeUrl, SettingsError> {
+    SafeUrl::parse(value.trim()).map_err(|e| SettingsError {
+        what: what.to_owned(),
+        value: crate::safe_url::mask_credentials(value).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+impl LockSettings {
+    /// Resolves `pinguard lock` arguments. `env` reads environment variables.
+    pub fn resolve(
+        args: LockArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let LockArgs {
+            source,
+            output,
+            format,
+            refresh,
+            refresh_package,
+            index,
+            network,
+        } = args;
+        let source_ref = SourceRef::from_arg(&source).map_err(|e| SettingsError {
+            what: "the input".into(),
+            value: crate::safe_url::mask_credentials(&source).into_owned(),
+            reason: e.to_string(),
+        })?;
+        let output = match output {
+            Some(path) if path == Path::new("-") => Output::Stdout,
+            Some(path) => Output::File(path),
+            None if format != LockFormat::Pylock => Output::Stdout,
+            None => Output::File(match &source_ref {
+                SourceRef::Path(path) => path.parent().unwrap_or(Path::new("")).join("pylock.toml"),
+                _ => PathBuf::from("pylock.toml"),
+            }),
+        };
+        let packages = refresh_package
+            .iter()
+            .map(|name| {
+                PackageName::from_str(name).map_err(|e| SettingsError {
+                    what: "--refresh-package".into(),
+                    value: name.clone(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            source: source_ref,
+            output,
+            format,
+            refresh: Refresh {
+                all: refresh,
+                packages,
+            },
+            index: IndexSettings::resolve(index, env)?,
+            network: NetworkSettings::resolve(network, env),
+        })
+    }
+}
+
+impl IndexSettings {
+    /// Resolves index flags with `PIP_INDEX_URL` / `PIP_EXTRA_INDEX_URL`.
+    pub fn resolve(
+        args: IndexArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let IndexArgs {
+            index_url,
+            extra_index_url,
+            find_links,
+            no_index,
+        } = args;
+        let cli_index = index_url
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| url_setting("--index-url", &u))
+            .transpose()?;
+        let env_index = env("PIP_INDEX_URL")
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| url_setting("PIP_INDEX_URL", &u))
+            .transpose()?;
+        let mut extra = extra_index_url
+            .iter()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| url_setting("--extra-index-url", u))
+            .collect::<Result<Vec<_>, _>>()?;
+        for url in env("PIP_EXTRA_INDEX_URL")
+            .unwrap_or_default()
+            .split_whitespace()
+        {
+            extra.push(url_setting("PIP_EXTRA_INDEX_URL", url)?);
+        }
+        let find_links = find_links
+            .iter()
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| {
+                FindLinks::parse(f, None).map_err(|e| SettingsError {
+                    what: "--find-links".into(),
+                    value: crate::safe_url::mask_credentials(f).into_owned(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            cli_index,
+            env_index,
+            extra,
+            find_links,
+            no_index,
+        })
+    }
+
+    /// URLs whose credentials the HTTP client may use for their origin, known before the
+    /// input is read.
+    pub fn credential_urls(&self) -> Vec<SafeUrl> {
+        self.cli_index
+            .iter()
+            .chain(self.env_index.iter())
+            .chain(self.extra.iter())
+            .cloned()
+            .collect()
+    }
+
+    /// The sources to ask, in order, once the input file's options are known.
+    pub fn sources(&self, file: &IndexOptions) -> Vec<Source> {
+        let mut sources: Vec<Source> = self
+            .find_links
+            .iter()
+            .chain(file.find_links.iter())
+            .cloned()
+            .map(Source::FindLinks)
+            .collect();
+        if self.no_index || file.no_index {
+            return sources;
+        }
+        let primary = self
+            .cli_index
+            .clone()
+            .or_else(|| file.index_url.clone())
+            .or_else(|| self.env_index.clone())
+            .unwrap_or_else(|| SafeUrl::parse(PYPI).expect("the default index URL is valid"));
+        sources.push(Source::index(&primary));
+        for url in self.extra.iter().chain(file.extra_index_urls.iter()) {
+            let source = Source::index(url);
+            if !sources.contains(&source) {
+                sources.push(source);
+            }
+        }
+        sources
+    }
+}
+
+impl NetworkSettings {
+    /// Resolves network flags; the cache directory falls back to the user cache directory.
+    pub fn resolve(args: NetworkArgs, _env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let NetworkArgs {
+            concurrency,
+            offline,
+            cache_dir,
+            no_cache,
+            timeout,
+            retries,
+        } = args;
+        Self {
+            concurrency: concurrency.clamp(1, 256),
+            connectivity: if offline {
+                Connectivity::Offline
+            } else {
+                Connectivity::Online
+            },
+            cache_dir: if no_cache {
+                None
+            } else {
+                cache_dir.or_else(Cache::default_root)
+            },
+            timeout: Duration::from_secs(timeout.max(1)),
+            retries,
+        }
+    }
+
+    /// The cache, in the mode `refresh` and connectivity call for.
+    pub fn cache(&self, refresh: bool) -> Cache {
+        let mode = match (self.connectivity, refresh) {
+            (Connectivity::Offline, _) => CacheMode::Offline,
+            (Connectivity::Online, true) => CacheMode::Refresh,
+            (Connectivity::Online, false) => CacheMode::Normal,
+        };
+        match &self.cache_dir {
+            Some(dir) => Cache::new(dir.clone(), mode),
+            None => Cache::disabled(mode),
+        }
+    }
+
+    /// HTTP client settings, with `credential_urls` for origin-wide credentials.
+    pub fn http(&self, credential_urls: Vec<SafeUrl>) -> HttpSettings {
+        HttpSettings {
+            timeout: self.timeout,
+            retries: self.retries,
+            connectivity: self.connectivity,
+            credential_urls,
+            use_netrc: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_args(index_url: Option<&str>) -> IndexArgs {
+        IndexArgs {
+            index_url: index_url.map(str::to_owned),
+            extra_index_url: vec!["https://extra.example/simple".into()],
+            find_links: vec![],
+            no_index: false,
+        }
+    }
+
+    fn urls(sources: &[Source]) -> Vec<String> {
+        sources.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn index_precedence_flag_then_file_then_pip_env_then_pypi() {
+        let env = |name: &str| match name {
+            "PIP_INDEX_URL" => Some("https://env.example/simple".to_owned()),
+            "PIP_EXTRA_INDEX_URL" => Some("https://env-extra.example/simple".to_owned()),
+            _ => None,
+        };
+        let no_env = |_: &str| None;
+        let file = IndexOptions {
+            index_url: Some(SafeUrl::parse("https://file.example/simple").unwrap()),
+            ..IndexOptions::default()
+        };
+        let flag =
+            IndexSettings::resolve(index_args(Some("https://flag.example/simple")), &env).unwrap();
+        assert_eq!(
+            urls(&flag.sources(&file)),
+            [
+                "https://flag.example/simple/",
+                "https://extra.example/simple/",
+                "https://env-extra.example/simple/"
+            ]
+        );
+        let no_flag = IndexSettings::resolve(index_args(None), &env).unwrap();
+        assert_eq!(
+            urls(&no_flag.sources(&file))[0],
+            "https://file.example/simple/"
+        );
+        assert_eq!(
+            urls(&no_flag.sources(&IndexOptions::default()))[0],
+            "https://env.example/simple/"
+        );
+        let bare = IndexSettings::resolve(index_args(None), &no_env).unwrap();
+        assert_eq!(urls(&bare.sources(&IndexOptions::default()))[0], PYPI);
+    }
+
+    #[test]
+    fn bad_urls_are_reported_masked() {
+        let err =
+            IndexSettings::resolve(index_args(Some("https://u:secret@")), &|_| None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--index-url `https://u:****@` is not valid: empty host"
+        );
+    }
+}
