@@ -1,0 +1,134 @@
+//! Running the `pinguard` binary as a user would, isolated from this machine's settings.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What a run of `pinguard` printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Standard error with the machine-specific parts replaced (ports, temp dirs), for
+    /// snapshots.
+    pub fn stderr_filtered(&self, replacements: &[(&str, &str)]) -> String {
+        filter(&self.stderr, replacements)
+    }
+}
+
+/// Replaces each `(from, to)` in `text`.
+pub fn filter(text: &str, replacements: &[(&str, &str)]) -> String {
+    let mut out = text.to_owned();
+    for (from, to) in replacements {
+        out = out.replace(from, to);
+    }
+    out
+}
+
+/// A `pinguard` command in a scratch directory, with its own cache, `HOME` (so no
+/// `~/.netrc` of the machine is read) and no `PIP_*`/`PINGUARD_*` variables.
+pub struct Pinguard {
+    command: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Pinguard {
+    /// `pinguard ARGS` run in `dir`, with a cache under `dir/cache`.
+    pub fn new(dir: &Path) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pinguard"));
+        for (key, _) in std::env::vars_os() {
+            let removable = key.to_str().is_some_and(|key| {
+                key.starts_with("PIP_")
+                    || key.starts_with("PINGUARD_")
+                    || key.to_ascii_lowercase().ends_with("_proxy")
+                    || key == "NETRC"
+            });
+            if removable {
+                command.env_remove(key);
+            }
+        }
+        command
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env("PINGUARD_CACHE_DIR", dir.join("cache"))
+            .env("NO_COLOR", "1");
+        Self {
+            command,
+            stdin: None,
+        }
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Feeds `bytes` on standard input.
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Runs to completion.
+    pub fn run(mut self) -> Run {
+        self.command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.command.spawn().expect("the pinguard binary runs");
+        if let Some(bytes) = self.stdin.take() {
+            child
+                .stdin
+                .take()
+                .expect("stdin is piped")
+                .write_all(&bytes)
+                .expect("pinguard reads its input");
+        }
+        let output = child.wait_with_output().expect("pinguard finishes");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// A scratch directory for one test, removed afterwards.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("pinguard-test-")
+        .tempdir()
+        .expect("a temporary directory")
+}
+
+/// Writes `content` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create parent directory");
+    }
+    std::fs::write(&path, content).expect("write test file");
+    path
+}
