@@ -113,10 +113,14 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current = Some(error);
     while let Some(e) = current {
-        let text = match e.downcast_ref::<reqwest::Error>() {
-            Some(re) if re.is_timeout() => "timed out".to_owned(),
-            _ => e.to_string(),
-        };
+        if e.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+        {
+            // Below a timeout is only the runtime saying the same thing again.
+            parts.push("timed out".to_owned());
+            break;
+        }
+        let text = e.to_string();
         if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }

@@ -1,0 +1,682 @@
+//! `pinguard lock` and `pinguard export` against a real HTTP index on 127.0.0.1.
+
+mod support;
+
+use std::fs;
+
+use support::cli::{Pinguard, Run, filter, scratch, write};
+use support::dist::{SdistBuilder, WheelBuilder, sha256_hex};
+use support::index::{DistFile, IndexBuilder, TestIndex};
+use support::python::Venv;
+use support::server::{Fault, Fires};
+
+/// A small index with the cases real ones have: wheels and an sdist, an old `.zip` sdist
+/// beside an egg, a yanked release, two sdists of one version, a file without a published
+/// hash.
+fn small_index() -> TestIndex {
+    let six_wheel = WheelBuilder::new("six", "1.17.0").tag("py2.py3-none-any");
+    let six_old = WheelBuilder::new("six", "1.16.0").tag("py2.py3-none-any");
+    let oslo_wheel = WheelBuilder::new("oslo.config", "10.7.0");
+    let oslo_sdist = SdistBuilder::new("oslo.config", "10.7.0");
+    let legacy_sdist = SdistBuilder::new("legacy", "0.8.1").format(support::dist::SdistFormat::Zip);
+    let yanked = WheelBuilder::new("yanked-pkg", "1.0");
+    let two_gz = SdistBuilder::new("twosdists", "1.0");
+    let two_zip = SdistBuilder::new("twosdists", "1.0").format(support::dist::SdistFormat::Zip);
+    let nohash = WheelBuilder::new("nohash", "2.0");
+    IndexBuilder::new()
+        .file(DistFile::wheel(&six_wheel).requires_python(">=2.7"))
+        .file(DistFile::sdist(&SdistBuilder::new("six", "1.17.0")).requires_python(">=2.7"))
+        .file(DistFile::wheel(&six_old))
+        .file(DistFile::wheel(&oslo_wheel).requires_python(">=3.10"))
+        .file(DistFile::sdist(&oslo_sdist).requires_python(">=3.10"))
+        .file(DistFile::sdist(&legacy_sdist))
+        .file(DistFile::new("legacy", "legacy-0.8.1-py2.7.egg", b"egg".to_vec()).version("0.8.1"))
+        .file(DistFile::wheel(&yanked).yanked("broke imports"))
+        .file(DistFile::sdist(&two_gz))
+        .file(DistFile::sdist(&two_zip))
+        .file(DistFile::wheel(&nohash).without_hash())
+        .start()
+}
+
+const CONSTRAINTS: &str = "\
+# WARNING: a header like OpenStack's
+six===1.17.0
+oslo.config===10.7.0;python_version>='3.10'
+legacy===0.8.1
+yanked-pkg===1.0
+twosdists===1.0
+nohash===2.0
+";
+
+fn lock(dir: &std::path::Path, index: &TestIndex, extra: &[&str]) -> Run {
+    Pinguard::new(dir)
+        .args([
+            "lock",
+            "upper-constraints.txt",
+            "--index-url",
+            &index.simple_url(),
+        ])
+        .args(extra)
+        .run()
+}
+
+fn port_filters(index: &TestIndex) -> Vec<(String, String)> {
+    vec![(index.server().base_url(), "http://[INDEX]".to_owned())]
+}
+
+fn filtered(text: &str, index: &TestIndex) -> String {
+    let filters = port_filters(index);
+    let pairs: Vec<(&str, &str)> = filters
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    filter(text, &pairs)
+}
+
+#[test]
+fn locks_every_file_of_every_pinned_version() {
+    let index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", CONSTRAINTS);
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        filtered(&run.stderr, &index),
+        "\
+warning: twosdists===1.0: several sdists; locked twosdists-1.0.tar.gz (the first the index lists, as pip picks) and left out twosdists-1.0.zip
+warning: yanked-pkg===1.0: version 1.0 is yanked (reason: broke imports); locked anyway, as pip installs a yanked version that is pinned exactly
+Locked 6 pins (8 files) into pylock.toml: 0 unchanged, 6 projects queried
+"
+    );
+    let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    insta::assert_snapshot!("small_index_lock", filtered(&written, &index));
+    // The digest pinguard computed for the file the index gave no hash for is the real one.
+    assert!(written.contains(&index.file("nohash-2.0-py3-none-any.whl").sha256()));
+}
+
+#[test]
+fn html_and_json_pages_give_the_same_digests() {
+    let index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", CONSTRAINTS);
+    assert_eq!(lock(dir.path(), &index, &["-o", "json.toml"]).code, 0);
+    index.site().set_html_only(true);
+    assert_eq!(lock(dir.path(), &index, &["-o", "html.toml"]).code, 0);
+    let digests = |name: &str| {
+        let text = fs::read_to_string(dir.path().join(name)).unwrap();
+        let mut found: Vec<String> = text
+            .split("{ sha256 = \"")
+            .skip(1)
+            .map(|rest| rest[..64].to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(digests("json.toml"), digests("html.toml"));
+    assert_eq!(digests("json.toml").len(), 8);
+    // HTML pages carry no size: the lock records only the one pinguard measured itself
+    // (the file without a published digest, which it downloaded).
+    let html = fs::read_to_string(dir.path().join("html.toml")).unwrap();
+    let sized: Vec<&str> = html.lines().filter(|l| l.contains("size =")).collect();
+    assert_eq!(sized.len(), 1, "{html}");
+    assert!(sized[0].contains("nohash-2.0-py3-none-any.whl"), "{html}");
+}
+
+#[test]
+fn pins_the_index_lacks_are_all_listed_and_nothing_is_written() {
+    let index = small_index();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "six===1.17.0\nsix-missing===1.0\noslo.config===10.9.0\nlegacy===0.8.0\n",
+    );
+    fs::write(dir.path().join("pylock.toml"), "previous content").unwrap();
+    let run = lock(dir.path(), &index, &["-o", "new.toml"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        filtered(&run.stderr, &index),
+        "\
+error: six-missing===1.0 (upper-constraints.txt:2): no project `six-missing` on http://[INDEX]/simple/
+error: oslo-config===10.9.0 (upper-constraints.txt:3): no version 10.9.0 of `oslo-config` on http://[INDEX]/simple/; nearest: 10.7.0
+error: legacy===0.8.0 (upper-constraints.txt:4): no version 0.8.0 of `legacy` on http://[INDEX]/simple/; nearest: 0.8.1
+error: 3 of 4 pins cannot be locked; nothing was written
+"
+    );
+    assert!(!dir.path().join("new.toml").exists());
+}
+
+#[test]
+fn a_version_with_only_eggs_cannot_be_locked() {
+    let index = IndexBuilder::new()
+        .file(DistFile::new("old", "old-1.0-py2.7.egg", b"egg".to_vec()).version("1.0"))
+        .start();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "old===1.0\n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        filtered(&run.stderr, &index),
+        "\
+error: old===1.0 (upper-constraints.txt:1): version 1.0 has no wheel or sdist on http://[INDEX]/simple/ (only old-1.0-py2.7.egg (egg), which a lock cannot hold)
+error: 1 of 1 pins cannot be locked; nothing was written
+"
+    );
+}
+
+#[test]
+fn bad_input_lines_are_all_reported_and_nothing_is_written() {
+    let index = small_index();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "six>=1.0\nok===1.0\n-e .\n",
+    );
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!("bad_input_lines", run.stderr);
+    assert!(!dir.path().join("pylock.toml").exists());
+    assert!(
+        index.all_requests().is_empty(),
+        "the index was asked before the input was valid"
+    );
+}
+
+#[test]
+fn relock_queries_only_changed_pins() {
+    let index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", CONSTRAINTS);
+    assert_eq!(lock(dir.path(), &index, &[]).code, 0);
+    let first = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+
+    // Unchanged input: no request at all, same bytes.
+    index.server().clear_log();
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stderr.ends_with(
+            "Locked 6 pins (8 files) into pylock.toml: 6 unchanged, 0 projects queried\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        index.all_requests().is_empty(),
+        "{:?}",
+        index.all_requests()
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("pylock.toml")).unwrap(),
+        first
+    );
+
+    // One pin changes: only its project is asked for.
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        CONSTRAINTS.replace("six===1.17.0", "six===1.16.0"),
+    );
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let pages: Vec<String> = index
+        .server()
+        .requests()
+        .iter()
+        .map(|r| r.path_only().to_owned())
+        .collect();
+    assert_eq!(pages, ["/simple/six/"]);
+    let second = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(second.contains("six-1.16.0-py2.py3-none-any.whl"));
+    assert!(!second.contains("six-1.17.0"));
+}
+
+#[test]
+fn a_file_added_to_a_locked_version_is_reported_not_adopted() {
+    let mut index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", CONSTRAINTS);
+    assert_eq!(lock(dir.path(), &index, &[]).code, 0);
+    let before = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    let late = WheelBuilder::new("six", "1.17.0").tag("cp312-cp312-manylinux_2_17_x86_64");
+    index.add_file(DistFile::wheel(&late));
+
+    // A plain re-lock does not even look.
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        fs::read_to_string(dir.path().join("pylock.toml")).unwrap(),
+        before
+    );
+
+    // --refresh looks, reports, and keeps the locked set.
+    let run = lock(dir.path(), &index, &["--refresh"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "warning: six===1.17.0: the index added six-1.17.0-cp312-cp312-manylinux_2_17_x86_64.whl after this version was locked; not taken into the lock (check it, then use --refresh-package to accept it)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("pylock.toml")).unwrap(),
+        before
+    );
+
+    // Taking it is explicit.
+    let run = lock(dir.path(), &index, &["--refresh-package", "six"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let after = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(after.contains("six-1.17.0-cp312-cp312-manylinux_2_17_x86_64.whl"));
+}
+
+#[test]
+fn refresh_fails_when_a_locked_digest_changed() {
+    let mut index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", CONSTRAINTS);
+    assert_eq!(lock(dir.path(), &index, &[]).code, 0);
+    let before = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    // The mirror now serves other bytes and publishes their digest.
+    let name = "nohash-2.0-py3-none-any.whl";
+    index.tamper(name, b"evil".to_vec());
+    let run = lock(dir.path(), &index, &["--refresh", "--no-cache"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: nohash===2.0 (upper-constraints.txt:7): the index no longer serves what the lock holds:\n  {name}\n    locked:   sha256:"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("    on index: sha256:{}\n", sha256_hex(b"evil"))),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("pylock.toml")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn transient_failures_are_retried_and_persistent_ones_reported() {
+    let index = small_index();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "six===1.17.0\noslo.config===10.7.0\nlegacy===0.8.1\n",
+    );
+    index
+        .site()
+        .fault("/simple/six/", Fault::status(503), Fires::ONCE);
+    index
+        .site()
+        .fault("/simple/oslo-config/", Fault::Reset, Fires::ONCE);
+    index.site().fault(
+        "/simple/legacy/",
+        Fault::status_retry_after(429, "0"),
+        Fires::ONCE,
+    );
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    index
+        .site()
+        .fault("/simple/six/", Fault::status(500), Fires::Forever);
+    let run = lock(
+        dir.path(),
+        &index,
+        &["--refresh", "--retries", "1", "-o", "other.toml"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        filtered(&run.stderr, &index),
+        "\
+error: six===1.17.0 (upper-constraints.txt:1): http://[INDEX]/simple/six/ answered 500 Internal Server Error
+error: 1 of 3 pins cannot be locked; nothing was written
+"
+    );
+    assert!(!dir.path().join("other.toml").exists());
+}
+
+#[test]
+fn a_stalled_server_times_out() {
+    let index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    index.site().fault(
+        "/simple/six/",
+        Fault::Stall(std::time::Duration::from_secs(30)),
+        Fires::Forever,
+    );
+    let run = lock(dir.path(), &index, &["--timeout", "1", "--retries", "0"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        filtered(&run.stderr, &index),
+        "\
+error: six===1.17.0 (upper-constraints.txt:1): cannot fetch http://[INDEX]/simple/six/: timed out
+error: 1 of 1 pins cannot be locked; nothing was written
+"
+    );
+}
+
+#[test]
+fn credentials_work_and_never_leave_their_host_or_reach_output() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")).without_hash())
+        .files_on_second_host()
+        .start();
+    index.site().require_basic_auth("alice", "s3cret-token");
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "six===1.17.0\nmissing===1.0\n",
+    );
+    let url = index
+        .simple_url()
+        .replace("http://", "http://alice:s3cret-token@");
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "upper-constraints.txt", "--index-url", &url])
+        .run();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stderr.contains("s3cret-token"), "{}", run.stderr);
+    assert!(run.stderr.contains("alice:****@"), "{}", run.stderr);
+    // The file host got no credentials; the index got them on every request.
+    assert!(
+        index
+            .files_server()
+            .requests()
+            .iter()
+            .all(|r| r.authorization().is_none())
+    );
+    assert!(
+        index
+            .server()
+            .requests()
+            .iter()
+            .all(|r| r.authorization().is_some())
+    );
+
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "upper-constraints.txt", "--index-url", &url])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(
+        !written.contains("s3cret") && !written.contains("alice"),
+        "{written}"
+    );
+}
+
+#[test]
+fn netrc_credentials_are_used() {
+    let index = small_index();
+    index.site().require_basic_auth("bob", "from-netrc");
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    write(
+        dir.path(),
+        ".netrc",
+        "machine 127.0.0.1 login bob password from-netrc\n",
+    );
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn offline_uses_the_cache_and_names_what_it_lacks() {
+    let index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    assert_eq!(lock(dir.path(), &index, &["-o", "first.toml"]).code, 0);
+    index.server().clear_log();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "six===1.17.0\nlegacy===0.8.1\n",
+    );
+    let run = lock(dir.path(), &index, &["--offline", "-o", "second.toml"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        filtered(&run.stderr, &index),
+        "\
+error: legacy===0.8.1 (upper-constraints.txt:2): http://[INDEX]/simple/legacy/ is not in the cache (run once without --offline to fill it)
+error: 1 of 2 pins cannot be locked; nothing was written
+"
+    );
+    assert!(index.all_requests().is_empty());
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    let run = lock(dir.path(), &index, &["--offline", "-o", "second.toml"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("first.toml")).unwrap(),
+        fs::read_to_string(dir.path().join("second.toml")).unwrap()
+    );
+}
+
+#[test]
+fn hashes_in_the_input_restrict_and_check_the_files() {
+    let index = small_index();
+    let dir = scratch();
+    let wheel = index.file("six-1.17.0-py2.py3-none-any.whl").sha256();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        format!("six===1.17.0 --hash=sha256:{wheel}\n"),
+    );
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "warning: six===1.17.0: left out six-1.17.0.tar.gz (not among the line's --hash values)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(written.contains(&wheel) && !written.contains("six-1.17.0.tar.gz"));
+
+    let wrong = sha256_hex(b"not on the index");
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        format!("six===1.17.0 --hash=sha256:{wheel} --hash=sha256:{wrong}\n"),
+    );
+    let run = lock(dir.path(), &index, &["-o", "x.toml"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        filtered(&run.stderr, &index).starts_with(&format!(
+            "error: six===1.17.0 (upper-constraints.txt:1): 1 of its --hash values match no file on http://[INDEX]/simple/: {wrong}\n"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn input_from_stdin_and_from_a_url() {
+    let index = small_index();
+    let site = index.site();
+    site.route(
+        "/constraints/upper.txt",
+        support::server::Resource::new("text/plain", b"-c extra.txt\nsix===1.17.0\n".to_vec()),
+    );
+    site.route(
+        "/constraints/extra.txt",
+        support::server::Resource::new("text/plain", b"legacy===0.8.1\n".to_vec()),
+    );
+    let dir = scratch();
+    let run = Pinguard::new(dir.path())
+        .args([
+            "lock",
+            "-",
+            "--index-url",
+            &index.simple_url(),
+            "-o",
+            "stdin.toml",
+        ])
+        .stdin("six===1.17.0\n")
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let stdin_lock = fs::read_to_string(dir.path().join("stdin.toml")).unwrap();
+    assert!(stdin_lock.contains("source = \"<stdin>\""), "{stdin_lock}");
+
+    let url = index.server().url("/constraints/upper.txt");
+    let run = Pinguard::new(dir.path())
+        .args(["lock", &url, "--index-url", &index.simple_url()])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let url_lock = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(
+        url_lock.contains(&format!("source = \"{url}\"")),
+        "{url_lock}"
+    );
+    assert!(url_lock.contains("name = \"legacy\""));
+}
+
+#[test]
+fn find_links_directory_without_an_index() {
+    let dir = scratch();
+    let wheel = WheelBuilder::new("local-pkg", "1.0");
+    write(
+        dir.path(),
+        &format!("wheels/{}", wheel.filename()),
+        wheel.build(),
+    );
+    write(dir.path(), "wheels/unrelated.txt", "x");
+    write(dir.path(), "upper-constraints.txt", "local_pkg===1.0\n");
+    let run = Pinguard::new(dir.path())
+        .args([
+            "lock",
+            "upper-constraints.txt",
+            "--no-index",
+            "--find-links",
+            "wheels",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(
+        written.contains(&format!(
+            "{{ name = \"{f}\", path = \"wheels/{f}\", size = {size}, hashes = {{ sha256 = \"{h}\" }} }}",
+            f = wheel.filename(),
+            size = wheel.build().len(),
+            h = sha256_hex(&wheel.build())
+        )),
+        "{written}"
+    );
+}
+
+#[test]
+fn exported_requirements_make_pip_refuse_other_bytes() {
+    let mut index = small_index();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "six===1.17.0\noslo.config===10.7.0\n",
+    );
+    assert_eq!(lock(dir.path(), &index, &[]).code, 0);
+    let run = Pinguard::new(dir.path())
+        .args(["export", "pylock.toml"])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_snapshot!("exported_requirements", run.stdout);
+    write(dir.path(), "requirements.lock", &run.stdout);
+
+    let Some(venv) = Venv::shared() else { return };
+    let simple_url = index.simple_url();
+    let download = |into: &str| {
+        venv.pip_with_index(
+            &simple_url,
+            [
+                "download",
+                "--no-deps",
+                "--require-hashes",
+                "-r",
+                dir.path().join("requirements.lock").to_str().unwrap(),
+                "-d",
+                dir.path().join(into).to_str().unwrap(),
+            ],
+        )
+    };
+    download("ok").assert_success();
+
+    let wheel = "six-1.17.0-py2.py3-none-any.whl";
+    let mut bytes = index.file(wheel).bytes().to_vec();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    index.tamper(wheel, bytes.clone());
+    let refused = download("tampered");
+    refused.assert_failure();
+    assert!(
+        refused
+            .stderr
+            .contains("THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE."),
+        "{refused}"
+    );
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("Got        {}", sha256_hex(&bytes))),
+        "{refused}"
+    );
+}
+
+#[test]
+fn lock_can_write_hashed_requirements_directly() {
+    let index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    let run = lock(dir.path(), &index, &["--format", "constraints"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sdist = index.file("six-1.17.0.tar.gz").sha256();
+    let wheel = index.file("six-1.17.0-py2.py3-none-any.whl").sha256();
+    let (first, second) = if sdist < wheel {
+        (sdist, wheel)
+    } else {
+        (wheel, sdist)
+    };
+    assert_eq!(
+        run.stdout,
+        format!(
+            "# Hashed constraints generated by pinguard from upper-constraints.txt:\n\
+             #    pinguard lock upper-constraints.txt --format constraints\n\
+             # pip >= 26.1 checks these hashes for whatever -c FILE constrains\n\
+             six==1.17.0 \\\n    --hash=sha256:{first} \\\n    --hash=sha256:{second}\n"
+        )
+    );
+    assert!(!dir.path().join("pylock.toml").exists());
+}
+
+#[test]
+fn export_of_a_broken_lock_names_the_problem() {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "pylock.toml",
+        "lock-version = \"1.0\"\ncreated-by = \"me\"\n\n[[packages]]\nname = \"six\"\nwheels = [{ url = \"https://x/six-1.0-py3-none-any.whl\", hashes = { sha256 = \"abc\" } }]\n",
+    );
+    let run = Pinguard::new(dir.path()).args(["export"]).run();
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "\
+error: packages[0] (`six`).wheels[0]: `hashes.sha256` is not a sha256 digest: a sha256 digest has 64 hex characters, this one has 3
+ --> pylock.toml:6:11
+  |
+6 | wheels = [{ url = \"https://x/six-1.0-py3-none-any.whl\", hashes = { sha256 = \"abc\" } }]
+  |           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ here
+error: pylock.toml is not a lock pinguard can export
+"
+    );
+}
