@@ -1,20 +1,49 @@
 //! Writing files so that readers see the old content or the new, never half of either: the
-//! bytes go to a temporary file in the same directory, are flushed to disk, and the file is
-//! renamed over the target. An interrupted or failed run leaves the previous file intact.
+//! bytes go to a temporary file in the same directory, are flushed to disk (for locks; see
+//! [`Durability`]), and the file is renamed over the target. An interrupted or failed run leaves the previous file intact.
 
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Writes `path` through a temporary file and a rename. The new file keeps the permissions of
-/// the one it replaces, or gets the usual `0644` (less the umask) when it is new.
+/// Whether a write must be on disk before the rename (a lock, a file a user reads), or only
+/// needs readers never to see half of it (a private cache entry, checked when read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Create the parent directory if needed, `fsync` the data, give the file the usual
+    /// permissions, then rename.
+    Synced,
+    /// Only write and rename: the parent must exist and the file stays private (`0600`).
+    /// Hundreds of cache entries per run would otherwise cost more than the network.
+    Unsynced,
+}
+
+/// Writes `path` through a temporary file and a rename, synced to disk first. The new file
+/// keeps the permissions of the one it replaces, or gets the usual `0644` when it is new.
 pub fn write_atomically(
     path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+) -> io::Result<()> {
+    write_with(path, Durability::Synced, write)
+}
+
+/// Writes `path` through a temporary file and a rename, with the given durability.
+pub fn write_with(
+    path: &Path,
+    durability: Durability,
     write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    if durability == Durability::Unsynced {
+        let mut temp = tempfile::Builder::new()
+            .prefix(".pinguard-")
+            .tempfile_in(dir)?;
+        write(temp.as_file_mut())?;
+        temp.persist(path).map_err(|e| e.error)?;
+        return Ok(());
+    }
     fs_err::create_dir_all(dir)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".pinguard-")

@@ -130,7 +130,7 @@ pub struct NetworkArgs {
         long,
         value_name = "N",
         env = "PINGUARD_CONCURRENCY",
-        default_value_t = 32
+        default_value_t = 64
     )]
     pub concurrency: usize,
     /// Use only the cache; report what it cannot serve.

@@ -145,6 +145,11 @@ impl fmt::Debug for HttpClient {
     }
 }
 
+/// HTTP/2 receive window per stream.
+const STREAM_WINDOW: u32 = 4 << 20;
+/// HTTP/2 receive window for the whole connection.
+const CONNECTION_WINDOW: u32 = 32 << 20;
+
 /// The longest `Retry-After` pinguard waits for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
@@ -173,6 +178,11 @@ impl HttpClient {
             .connect_timeout(settings.timeout)
             .timeout(settings.timeout)
             .redirect(redirects)
+            // HTTP/2's default 64 KiB stream window throttles multi-megabyte index pages
+            // fetched many at once over one connection; let each stream and the connection
+            // have megabytes in flight.
+            .http2_initial_stream_window_size(STREAM_WINDOW)
+            .http2_initial_connection_window_size(CONNECTION_WINDOW)
             .build()
             .map_err(|e| HttpError::Setup(error_chain(&e)))?;
         let origin_credentials = settings

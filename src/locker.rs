@@ -332,7 +332,8 @@ fn lock_project(
         location: pin.location.clone(),
         problem,
     };
-    let project = match index.project(name) {
+    let wanted = |version: &Version| group.iter().any(|(pin, _)| pin.matches(version));
+    let project = match index.project(name, &wanted) {
         Ok(Some(project)) => project,
         Ok(None) => {
             let sources = index
@@ -720,10 +721,9 @@ fn agreed_requires_python(
 
 /// Up to two versions below and two above `wanted`, among the project's versions.
 fn nearest_versions(project: &Project, wanted: &Version) -> Vec<Version> {
-    let versions: BTreeSet<&Version> = project.files.iter().map(|f| f.name.version()).collect();
-    let versions: Vec<&Version> = versions.into_iter().collect();
-    let split = versions.partition_point(|v| *v < wanted);
+    let versions = &project.versions;
+    let split = versions.partition_point(|v| v < wanted);
     let below = &versions[split.saturating_sub(2)..split];
     let above = &versions[split..(split + 2).min(versions.len())];
-    below.iter().chain(above).map(|v| (*v).clone()).collect()
+    below.iter().chain(above).cloned().collect()
 }

@@ -214,7 +214,7 @@ impl Loader for InputLoader<'_> {
             }
             SourceRef::Url(url) => {
                 match fetch_page(self.http, self.cache, url, "text/plain, */*") {
-                    Ok(Some(page)) => Ok(page.body),
+                    Ok(Some(page)) => Ok(page.body.to_vec()),
                     Ok(None) => Err(HttpError::Status {
                         url: url.clone(),
                         status: reqwest::StatusCode::NOT_FOUND,

@@ -13,9 +13,11 @@
 
 pub mod simple;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use pep440_rs::Version;
 use pep508_rs::PackageName;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -103,10 +105,41 @@ pub struct ProjectFile {
 pub struct Project {
     /// Which source (index into [`Index::sources`]).
     pub source: usize,
-    /// Files whose names parse as files of this project, in page order.
+    /// The files of the wanted versions, in page order.
     pub files: Vec<ProjectFile>,
+    /// Every version the source has files for, sorted (for "nearest versions" messages).
+    pub versions: Vec<Version>,
     /// Files on the page whose links could not be resolved (reported, not fatal).
     pub bad_links: Vec<String>,
+}
+
+/// Sorts a page's file names: those of wanted versions are kept, every version is noted.
+/// Parsing a name is cheap; resolving a URL or copying a page entry for each of the thousands
+/// of files of a long-lived project is not, so only wanted files go further.
+struct Sieve<'a> {
+    name: &'a PackageName,
+    wanted: &'a dyn Fn(&Version) -> bool,
+    versions: BTreeSet<Version>,
+}
+
+impl Sieve<'_> {
+    fn keep(&mut self, filename: &str) -> Option<DistFilename> {
+        let dist = DistFilename::parse(filename, self.name)?;
+        let wanted = (self.wanted)(dist.version());
+        if !self.versions.contains(dist.version()) {
+            self.versions.insert(dist.version().clone());
+        }
+        wanted.then_some(dist)
+    }
+
+    fn project(self, source: usize, files: Vec<ProjectFile>, bad_links: Vec<String>) -> Project {
+        Project {
+            source,
+            files,
+            versions: self.versions.into_iter().collect(),
+            bad_links,
+        }
+    }
 }
 
 /// Why a project could not be looked up.
@@ -141,9 +174,6 @@ pub enum IndexError {
         source: std::io::Error,
     },
 }
-
-/// A project's files on one source, and the links on its page that could not be resolved.
-type Found = (Vec<ProjectFile>, Vec<String>);
 
 /// The sources, with the client and cache used to read them. Shared by reference across
 /// worker threads.
@@ -189,20 +219,25 @@ impl Index {
         &self.cache
     }
 
-    /// The files of `name` on the first source that has the project; `None` when no source
-    /// has it.
-    pub fn project(&self, name: &PackageName) -> Result<Option<Project>, IndexError> {
+    /// The files of `name` whose version `wanted` accepts, on the first source that has the
+    /// project; `None` when no source has it.
+    pub fn project(
+        &self,
+        name: &PackageName,
+        wanted: &dyn Fn(&Version) -> bool,
+    ) -> Result<Option<Project>, IndexError> {
         for (i, source) in self.sources.iter().enumerate() {
-            let found = match source {
-                Source::Index(url) => self.index_project(url, name)?,
-                Source::FindLinks(_) => self.links_project(i, name)?,
+            let sieve = Sieve {
+                name,
+                wanted,
+                versions: BTreeSet::new(),
             };
-            if let Some((files, bad_links)) = found {
-                return Ok(Some(Project {
-                    source: i,
-                    files,
-                    bad_links,
-                }));
+            let found = match source {
+                Source::Index(url) => self.index_project(i, url, sieve)?,
+                Source::FindLinks(_) => self.links_project(i, sieve)?,
+            };
+            if found.is_some() {
+                return Ok(found);
             }
         }
         Ok(None)
@@ -210,11 +245,12 @@ impl Index {
 
     fn index_project(
         &self,
+        source: usize,
         index: &SafeUrl,
-        name: &PackageName,
-    ) -> Result<Option<Found>, IndexError> {
+        mut sieve: Sieve<'_>,
+    ) -> Result<Option<Project>, IndexError> {
         let url = index
-            .join(&format!("{name}/"))
+            .join(&format!("{}/", sieve.name))
             .map_err(|e| IndexError::Page {
                 url: index.clone(),
                 source: PageError::Url(e),
@@ -223,7 +259,7 @@ impl Index {
             return Ok(None);
         };
         let format = PageFormat::detect(page.meta.content_type.as_deref(), &page.body);
-        let mut keep = |filename: &str| DistFilename::parse(filename, name).is_some();
+        let mut keep = |filename: &str| sieve.keep(filename).is_some();
         let parsed =
             Page::parse(&page.body, format, &mut keep).map_err(|source| IndexError::Page {
                 url: url.clone(),
@@ -237,7 +273,7 @@ impl Index {
         let mut files = Vec::with_capacity(parsed.files.len());
         let mut bad_links = Vec::new();
         for file in parsed.files {
-            let Some(dist) = DistFilename::parse(&file.filename, name) else {
+            let Some(dist) = DistFilename::parse(&file.filename, sieve.name) else {
                 continue;
             };
             match base.join(&file.href) {
@@ -249,7 +285,7 @@ impl Index {
                 Err(e) => bad_links.push(format!("{}: {e}", file.filename)),
             }
         }
-        Ok(Some((files, bad_links)))
+        Ok(Some(sieve.project(source, files, bad_links)))
     }
 
     fn fetch_page(&self, url: &SafeUrl) -> Result<Option<CachedPage>, IndexError> {
@@ -259,8 +295,8 @@ impl Index {
     fn links_project(
         &self,
         source: usize,
-        name: &PackageName,
-    ) -> Result<Option<Found>, IndexError> {
+        mut sieve: Sieve<'_>,
+    ) -> Result<Option<Project>, IndexError> {
         let links = self.link_pages[source]
             .get_or_init(|| self.read_links(source).map(Arc::new).map_err(Arc::new))
             .as_ref()
@@ -270,13 +306,14 @@ impl Index {
             .iter()
             .filter_map(|(page, location)| {
                 Some(ProjectFile {
-                    name: DistFilename::parse(&page.filename, name)?,
+                    name: sieve.keep(&page.filename)?,
                     page: page.clone(),
                     location: location.clone(),
                 })
             })
             .collect();
-        Ok((!files.is_empty()).then_some((files, Vec::new())))
+        // A find-links location "has" a project when it has any file of it.
+        Ok((!sieve.versions.is_empty()).then(|| sieve.project(source, files, Vec::new())))
     }
 
     fn read_links(&self, source: usize) -> Result<LinkPage, IndexError> {
@@ -385,12 +422,18 @@ pub fn fetch_page(
         last_modified: header_text(header::LAST_MODIFIED),
         max_age: header_text(header::CACHE_CONTROL).and_then(|cc| max_age(&cc)),
         fetched_at: now(),
+        len: 0,
     };
     let body = response
         .bytes()
-        .map_err(|e| HttpError::transport(url, &e.without_url()))?
-        .to_vec();
-    let page = CachedPage { meta, body };
+        .map_err(|e| HttpError::transport(url, &e.without_url()))?;
+    let page = CachedPage {
+        meta: PageMeta {
+            len: body.len() as u64,
+            ..meta
+        },
+        body,
+    };
     cache.write_page(&page);
     Ok(Some(page))
 }

@@ -19,9 +19,9 @@
 //! [PEP 740]: https://peps.python.org/pep-0740/
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The `Accept` header for project pages: JSON preferred, HTML accepted (as pip and uv send).
 pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
@@ -127,19 +127,13 @@ impl Page {
 }
 
 #[derive(Deserialize)]
-struct JsonPage<'a> {
-    #[serde(borrow)]
-    files: Vec<JsonFile<'a>>,
-}
-
-#[derive(Deserialize)]
 struct JsonFile<'a> {
     #[serde(borrow)]
     filename: Cow<'a, str>,
     #[serde(borrow)]
     url: Cow<'a, str>,
     #[serde(default, borrow)]
-    hashes: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    hashes: Hashes<'a>,
     #[serde(default, rename = "requires-python", borrow)]
     requires_python: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
@@ -156,6 +150,13 @@ struct JsonFile<'a> {
     provenance: Option<Cow<'a, str>>,
 }
 
+/// Only sha256 matters; other algorithms are skipped without allocating a map per file.
+#[derive(Deserialize, Default)]
+struct Hashes<'a> {
+    #[serde(default, borrow)]
+    sha256: Option<Cow<'a, str>>,
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum JsonYanked<'a> {
@@ -167,45 +168,114 @@ enum JsonYanked<'a> {
 #[serde(untagged)]
 enum JsonCoreMetadata<'a> {
     Flag(bool),
-    Hashes(#[serde(borrow)] BTreeMap<Cow<'a, str>, Cow<'a, str>>),
+    Hashes(#[serde(borrow)] Hashes<'a>),
 }
 
 fn core_metadata(value: Option<JsonCoreMetadata<'_>>) -> Option<CoreMetadata> {
     match value? {
         JsonCoreMetadata::Flag(false) => None,
         JsonCoreMetadata::Flag(true) => Some(CoreMetadata::Available),
-        JsonCoreMetadata::Hashes(hashes) => Some(match hashes.get("sha256") {
-            Some(hex) => CoreMetadata::Sha256(hex.to_string()),
+        JsonCoreMetadata::Hashes(hashes) => Some(match hashes.sha256 {
+            Some(hex) => CoreMetadata::Sha256(hex.into_owned()),
             None => CoreMetadata::Available,
         }),
     }
 }
 
 fn parse_json(body: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Result<Page, PageError> {
-    let page: JsonPage<'_> = serde_json::from_slice(body)?;
-    let files = page
-        .files
-        .into_iter()
-        .filter(|f| keep(&f.filename))
-        .map(|f| PageFile {
-            yanked: match f.yanked {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let files = PageSeed { keep }.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(Page { base: None, files })
+}
+
+/// Deserializes a PEP 691 page keeping only the files `keep` accepts, converting each as it is
+/// read: a long-lived project lists tens of thousands of files, and materialising all of them
+/// to keep a handful dominated both time and memory.
+struct PageSeed<'k> {
+    keep: &'k mut dyn FnMut(&str) -> bool,
+}
+
+impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
+    type Value = Vec<PageFile>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PageSeed<'_> {
+    type Value = Vec<PageFile>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a PEP 691 project page (an object with `files`)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut files = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "files" && files.is_none() {
+                files = Some(map.next_value_seed(FilesSeed {
+                    keep: &mut *self.keep,
+                })?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        files.ok_or_else(|| serde::de::Error::missing_field("files"))
+    }
+}
+
+struct FilesSeed<'k> {
+    keep: &'k mut dyn FnMut(&str) -> bool,
+}
+
+impl<'de> DeserializeSeed<'de> for FilesSeed<'_> {
+    type Value = Vec<PageFile>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FilesSeed<'_> {
+    type Value = Vec<PageFile>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of files")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut files = Vec::new();
+        while let Some(file) = seq.next_element::<JsonFile<'de>>()? {
+            if (self.keep)(&file.filename) {
+                files.push(file.into_page_file());
+            }
+        }
+        Ok(files)
+    }
+}
+
+impl JsonFile<'_> {
+    fn into_page_file(self) -> PageFile {
+        PageFile {
+            yanked: match self.yanked {
                 None | Some(JsonYanked::Flag(false)) => None,
                 Some(JsonYanked::Flag(true)) => Some(Yanked { reason: None }),
                 Some(JsonYanked::Reason(reason)) => Some(Yanked {
                     reason: Some(reason.into_owned()).filter(|r| !r.is_empty()),
                 }),
             },
-            core_metadata: core_metadata(f.core_metadata.or(f.dist_info_metadata)),
-            sha256: f.hashes.get("sha256").map(|h| h.to_string()),
-            filename: f.filename.into_owned(),
-            href: f.url.into_owned(),
-            requires_python: f.requires_python.map(Cow::into_owned),
-            size: f.size,
-            upload_time: f.upload_time.map(Cow::into_owned),
-            provenance: f.provenance.map(Cow::into_owned),
-        })
-        .collect();
-    Ok(Page { base: None, files })
+            core_metadata: core_metadata(self.core_metadata.or(self.dist_info_metadata)),
+            sha256: self.hashes.sha256.map(Cow::into_owned),
+            filename: self.filename.into_owned(),
+            href: self.url.into_owned(),
+            requires_python: self.requires_python.map(Cow::into_owned),
+            size: self.size,
+            upload_time: self.upload_time.map(Cow::into_owned),
+            provenance: self.provenance.map(Cow::into_owned),
+        }
+    }
 }
 
 fn parse_html(body: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Result<Page, PageError> {

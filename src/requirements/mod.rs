@@ -169,7 +169,13 @@ impl Pin {
 
     /// Whether a file of `version` is the pinned one (PEP 440 `==`, or `===` string equality).
     pub fn matches(&self, version: &Version) -> bool {
-        self.specifier.contains(version)
+        match self.specifier.operator() {
+            // `===` compares the versions' text, which pep440_rs formats on every call; versions
+            // that differ under PEP 440 never have the same text, so compare those first (this
+            // runs for every file of every version of a project).
+            Operator::ExactEqual => version == self.version() && self.specifier.contains(version),
+            _ => self.specifier.contains(version),
+        }
     }
 
     /// The marker as text, `None` when the pin applies everywhere.

@@ -118,15 +118,25 @@ archive = {{ url = "https://x/direct-1.0.tar.gz", hashes = {{ sha256 = "{h}" }} 
     let lock = from_toml("pylock.toml", &text).unwrap();
     assert_eq!(lock.created_by, "pip");
     assert_eq!(lock.environments.len(), 1);
-    assert_eq!(lock.packages[0].wheels[0].name, "six-1.17.0-py2.py3-none-any.whl");
-    assert_eq!(lock.packages[1].archive.as_ref().unwrap().name, "direct-1.0.tar.gz");
+    assert_eq!(
+        lock.packages[0].wheels[0].name,
+        "six-1.17.0-py2.py3-none-any.whl"
+    );
+    assert_eq!(
+        lock.packages[1].archive.as_ref().unwrap().name,
+        "direct-1.0.tar.gz"
+    );
     assert_eq!(lock.packages[1].version, None);
 }
 
 fn problems(text: &str) -> Vec<String> {
     match from_toml("pylock.toml", text) {
         Ok(lock) => panic!("expected problems, read {lock:?}"),
-        Err(d) => d.0.iter().map(|d| format!("{}: {}", d.line, d.message)).collect(),
+        Err(d) => {
+            d.0.iter()
+                .map(|d| format!("{}: {}", d.line, d.message))
+                .collect()
+        }
     }
 }
 
@@ -191,7 +201,11 @@ fn a_lock_without_packages_or_of_another_major_version_is_refused() {
 
 #[test]
 fn invalid_toml_points_at_the_error() {
-    let err = from_toml("pylock.toml", "lock-version = \"1.0\"\n[[packages]\nname = 1\n").unwrap_err();
+    let err = from_toml(
+        "pylock.toml",
+        "lock-version = \"1.0\"\n[[packages]\nname = 1\n",
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "\
