@@ -52,6 +52,14 @@ pub enum Command {
     Lock(LockArgs),
     /// Render a lock as pip input with --hash options.
     Export(ExportArgs),
+    /// Check that every file of a directory (or every file named) is in the lock, byte for byte.
+    Verify(VerifyArgs),
+    /// Download a target's files from a lock into a directory, keeping only files that verify.
+    Fetch(FetchArgs),
+    /// Install a lock into an environment with pip, only after every file verified.
+    Install(InstallArgs),
+    /// Compare an environment with the lock; install what is missing, optionally remove the rest.
+    Sync(SyncArgs),
 }
 
 /// `pinguard lock`.
@@ -158,6 +166,105 @@ pub struct NetworkArgs {
         default_value_t = 3
     )]
     pub retries: u32,
+}
+
+/// How findings are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For people.
+    Human,
+    /// For programs: one JSON document on standard output.
+    Json,
+}
+
+/// `pinguard verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The lock.
+    pub lock: PathBuf,
+    /// Directories (their files, not subdirectories) and files to check.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Every file the lock lists must be present too.
+    #[arg(long)]
+    pub require_all: bool,
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
+}
+
+/// Which environment files are chosen for.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The target: an interpreter (a path, or a name on PATH), or a Python version such as 3.12
+    /// (with --platform). [default: $VIRTUAL_ENV's python, else python3 on PATH]
+    #[arg(long, value_name = "PYTHON", env = "PINGUARD_PYTHON")]
+    pub python: Option<String>,
+    /// A wheel platform tag for a --python version, such as manylinux_2_28_x86_64.
+    #[arg(long, value_name = "TAG", requires = "python")]
+    pub platform: Option<String>,
+}
+
+/// `pinguard fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The lock.
+    #[arg(default_value = "pylock.toml")]
+    pub lock: PathBuf,
+    /// The directory to fill (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dest: PathBuf,
+    /// Fetch every file of the lock, for every platform.
+    #[arg(long, conflicts_with_all = ["python", "platform"])]
+    pub all: bool,
+    /// The target.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How to reach the files.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// `pinguard install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The lock.
+    #[arg(default_value = "pylock.toml")]
+    pub lock: PathBuf,
+    /// The interpreter to install into (a path or a name on PATH).
+    /// [default: $VIRTUAL_ENV's python, else python3 on PATH]
+    #[arg(long, value_name = "PYTHON", env = "PINGUARD_PYTHON")]
+    pub python: Option<String>,
+    /// How to reach the files.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    /// Extra arguments for pip, after `--`.
+    #[arg(last = true, value_name = "PIP_ARGS")]
+    pub pip_args: Vec<String>,
+}
+
+/// `pinguard sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The lock.
+    #[arg(default_value = "pylock.toml")]
+    pub lock: PathBuf,
+    /// The interpreter whose environment to compare (a path or a name on PATH).
+    /// [default: $VIRTUAL_ENV's python, else python3 on PATH]
+    #[arg(long, value_name = "PYTHON", env = "PINGUARD_PYTHON")]
+    pub python: Option<String>,
+    /// Only report the differences (exit 1 when there are any); change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also uninstall what the lock does not name (pip, setuptools and wheel are kept).
+    #[arg(long)]
+    pub remove_extraneous: bool,
+    /// How to reach the files.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    /// Extra arguments for pip, after `--`.
+    #[arg(last = true, value_name = "PIP_ARGS")]
+    pub pip_args: Vec<String>,
 }
 
 /// `pinguard export`.

@@ -289,6 +289,73 @@ impl NetworkSettings {
     }
 }
 
+/// Index URLs from the environment whose credentials the guard commands may use for the file
+/// hosts on the same origin (`PINGUARD_INDEX_URL`, `PINGUARD_EXTRA_INDEX_URL`, `PIP_INDEX_URL`,
+/// `PIP_EXTRA_INDEX_URL`); locks never hold credentials.
+pub fn credential_urls_from_env(env: &dyn Fn(&str) -> Option<String>) -> Vec<SafeUrl> {
+    [
+        "PINGUARD_INDEX_URL",
+        "PINGUARD_EXTRA_INDEX_URL",
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+    ]
+    .iter()
+    .filter_map(|name| env(name))
+    .flat_map(|value| {
+        value
+            .split_whitespace()
+            .filter_map(|url| SafeUrl::parse(url).ok())
+            .collect::<Vec<_>>()
+    })
+    .collect()
+}
+
+/// What `--python` (with `--platform`) names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetChoice {
+    /// An interpreter: a path or a name on `PATH`; `None` for the default one.
+    Interpreter(Option<String>),
+    /// A Python version, and a platform tag.
+    Spec {
+        /// The version, such as `3.12`.
+        python: String,
+        /// The platform tag.
+        platform: Option<String>,
+    },
+}
+
+impl TargetChoice {
+    /// `--python 3.12` (digits and dots) is a version; anything else names an interpreter. A
+    /// `--platform` needs a version: an interpreter knows its own platform.
+    pub fn resolve(
+        python: Option<String>,
+        platform: Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let is_version = |value: &str| {
+            !value.is_empty()
+                && value.split('.').count() <= 3
+                && value
+                    .split('.')
+                    .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        };
+        match (python, platform) {
+            (Some(version), platform) if is_version(&version) => Ok(Self::Spec {
+                python: version,
+                platform,
+            }),
+            (python, None) => Ok(Self::Interpreter(python)),
+            (python, Some(platform)) => Err(SettingsError {
+                what: "--platform".into(),
+                value: platform,
+                reason: format!(
+                    "it goes with a Python version (--python 3.12), not with an interpreter{}",
+                    python.map(|p| format!(" (`{p}`)")).unwrap_or_default()
+                ),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +406,32 @@ mod tests {
         );
         let bare = IndexSettings::resolve(index_args(None), &no_env).unwrap();
         assert_eq!(urls(&bare.sources(&IndexOptions::default()))[0], PYPI);
+    }
+
+    #[test]
+    fn python_is_a_version_or_an_interpreter() {
+        let choice = |python: Option<&str>, platform: Option<&str>| {
+            TargetChoice::resolve(python.map(str::to_owned), platform.map(str::to_owned))
+        };
+        assert_eq!(
+            choice(Some("3.12"), Some("win_amd64")).unwrap(),
+            TargetChoice::Spec {
+                python: "3.12".into(),
+                platform: Some("win_amd64".into())
+            }
+        );
+        assert_eq!(
+            choice(Some("python3.12"), None).unwrap(),
+            TargetChoice::Interpreter(Some("python3.12".into()))
+        );
+        assert_eq!(choice(None, None).unwrap(), TargetChoice::Interpreter(None));
+        assert_eq!(
+            choice(Some(".venv/bin/python"), Some("win_amd64"))
+                .unwrap_err()
+                .to_string(),
+            "--platform `win_amd64` is not valid: it goes with a Python version (--python 3.12), \
+             not with an interpreter (`.venv/bin/python`)"
+        );
     }
 
     #[test]

@@ -1,15 +1,26 @@
 //! One module per subcommand; each turns resolved settings into work and an [`ExitStatus`].
 
 pub mod export;
+pub mod fetch;
+pub mod install;
 pub mod lock;
+pub mod sync;
+pub mod verify;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, NetworkArgs};
 use crate::exit::ExitStatus;
+use crate::guard::fetch::{FetchError, FetchOptions, Fetched, fetch};
+use crate::guard::{LockError, Locked, LockedFiles, python, read_lock};
+use crate::http::HttpClient;
+use crate::progress::Progress;
 use crate::report::{Reporter, Verbosity};
+use crate::settings::{NetworkSettings, TargetChoice, credential_urls_from_env};
+use crate::target::Target;
 
 /// Parses the command line and runs the command.
 pub fn main() -> ExitStatus {
@@ -35,6 +46,10 @@ pub fn main() -> ExitStatus {
     let result = match cli.command {
         Command::Lock(args) => lock::run(args, &reporter),
         Command::Export(args) => export::run(args, &reporter),
+        Command::Verify(args) => verify::run(args, &reporter),
+        Command::Fetch(args) => fetch::run(args, &reporter),
+        Command::Install(args) => install::run(args, &reporter),
+        Command::Sync(args) => sync::run(args, &reporter),
     };
     match result {
         Ok(status) => status,
@@ -59,4 +74,166 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Reads a lock for the guard commands; `None` after reporting why it cannot be used.
+fn load_lock(path: &Path, reporter: &Reporter) -> Option<LockedFiles> {
+    match read_lock(path) {
+        Ok(locked) => Some(locked),
+        Err(LockError::Invalid(diagnostics)) => {
+            reporter.raw(&diagnostics.render(reporter.styled()));
+            reporter.error(&format!(
+                "{} cannot be used; nothing was done",
+                path.display()
+            ));
+            None
+        }
+        Err(LockError::Read(e)) => {
+            reporter.error(&format!("cannot read {}: {e}", path.display()));
+            None
+        }
+        Err(other) => {
+            reporter.error(&format!("{}: {other}", path.display()));
+            None
+        }
+    }
+}
+
+/// The directory a lock's relative `path` entries are relative to.
+fn lock_dir(lock: &Path) -> PathBuf {
+    match lock.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The target a choice names; `None` after reporting why it cannot be had.
+fn resolve_target(choice: &TargetChoice, reporter: &Reporter) -> Option<Target> {
+    let result = match choice {
+        TargetChoice::Spec { python, platform } => {
+            Target::from_spec(python, platform.as_deref()).map_err(|e| e.to_string())
+        }
+        TargetChoice::Interpreter(requested) => python::find(requested.as_deref())
+            .map_err(|e| e.to_string())
+            .and_then(|path| Target::probe(&path).map_err(|e| e.to_string())),
+    };
+    result.map_err(|e: String| reporter.error(&e)).ok()
+}
+
+/// The network side of the guard commands: client, content store, concurrency.
+struct GuardNetwork {
+    http: HttpClient,
+    store: Option<PathBuf>,
+    concurrency: usize,
+}
+
+impl GuardNetwork {
+    fn resolve(args: NetworkArgs) -> anyhow::Result<Self> {
+        let env = |name: &str| std::env::var(name).ok();
+        let network = NetworkSettings::resolve(args, &env);
+        let http = HttpClient::new(network.http(credential_urls_from_env(&env)))?;
+        Ok(Self {
+            http,
+            store: network.cache_dir.as_ref().map(|dir| dir.join("files-v1")),
+            concurrency: network.concurrency,
+        })
+    }
+}
+
+/// Prints every failed fetch; the status the command ends with.
+fn report_fetch(results: &[Result<Fetched, FetchError>], reporter: &Reporter) -> ExitStatus {
+    let mut status = ExitStatus::Success;
+    for error in results.iter().filter_map(|r| r.as_ref().err()) {
+        reporter.error(&error.to_string());
+        status = match (status, error.is_drift()) {
+            (ExitStatus::Error, _) | (_, false) => ExitStatus::Error,
+            _ => ExitStatus::Failure,
+        };
+    }
+    status
+}
+
+/// Fetches and verifies `files` into a private wheelhouse, then, only if every one verified,
+/// installs exactly those files with the interpreter's pip: `--no-index` (nothing else can be
+/// picked), `--no-deps` (the lock is the whole set), `--require-hashes` (pip checks the digests
+/// a second time), and `--find-links` to the wheelhouse alone, so that build requirements of an
+/// sdist can only come from verified files.
+fn install_verified(
+    python: &Path,
+    files: &[Locked<'_>],
+    guard: &GuardNetwork,
+    lock_dir: &Path,
+    pip_args: &[String],
+    reporter: &Reporter,
+) -> anyhow::Result<ExitStatus> {
+    let wheelhouse = tempfile::Builder::new()
+        .prefix("pinguard-install-")
+        .tempdir()?;
+    let options = FetchOptions {
+        dest: wheelhouse.path().to_owned(),
+        store: guard.store.clone(),
+        concurrency: guard.concurrency,
+        lock_dir: lock_dir.to_owned(),
+    };
+    let progress = Progress::new(reporter.verbosity() == Verbosity::Quiet);
+    let results = fetch(files, &guard.http, &options, &progress);
+    let status = report_fetch(&results, reporter);
+    if status != ExitStatus::Success {
+        reporter.error("nothing was installed");
+        return Ok(status);
+    }
+    let mut requirements = String::new();
+    for (file, fetched) in files.iter().zip(results.iter().flatten()) {
+        let url = url::Url::from_file_path(&fetched.path)
+            .map_err(|()| anyhow::anyhow!("{} is not an absolute path", fetched.path.display()))?;
+        requirements.push_str(&format!(
+            "{} @ {url} --hash=sha256:{}\n",
+            file.package.name, fetched.sha256
+        ));
+    }
+    let requirements_path = wheelhouse.path().join(".pinguard-requirements.txt");
+    fs_err::write(&requirements_path, requirements)?;
+    let mut args: Vec<String> = [
+        "install",
+        "--no-index",
+        "--no-deps",
+        "--require-hashes",
+        "--disable-pip-version-check",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.push("--find-links".into());
+    args.push(wheelhouse.path().display().to_string());
+    args.push("-r".into());
+    args.push(requirements_path.display().to_string());
+    args.extend(pip_args.iter().cloned());
+    let pip_status = python::pip(python, &args)?;
+    if !pip_status.success() {
+        reporter.error(&format!(
+            "pip failed ({pip_status}) after every file verified"
+        ));
+        return Ok(ExitStatus::Error);
+    }
+    reporter.summary(&format!(
+        "Installed {} verified files into {}",
+        files.len(),
+        python.display()
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// `1.2 GiB`-style sizes for summaries.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

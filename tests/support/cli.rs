@@ -58,7 +58,11 @@ impl Pinguard {
             .current_dir(dir)
             .env("HOME", dir)
             .env("PINGUARD_CACHE_DIR", dir.join("cache"))
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // The pip pinguard runs must not read this machine's pip configuration either.
+            .env("PIP_CONFIG_FILE", "/dev/null")
+            .env("PIP_NO_CACHE_DIR", "1")
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
         Self {
             command,
             stdin: None,

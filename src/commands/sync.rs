@@ -1,0 +1,134 @@
+//! `pinguard sync`: make an environment hold what the lock says for it, and only that.
+
+use std::collections::BTreeSet;
+
+use pep508_rs::PackageName;
+
+use crate::cli::SyncArgs;
+use crate::exit::ExitStatus;
+use crate::guard::Locked;
+use crate::guard::python;
+use crate::guard::select::select;
+use crate::report::Reporter;
+use crate::settings::TargetChoice;
+
+/// Installed tools that `--remove-extraneous` keeps even when the lock does not name them:
+/// removing them would leave an environment that cannot install anything.
+const KEPT: [&str; 3] = ["pip", "setuptools", "wheel"];
+
+/// Runs `pinguard sync`.
+pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
+    let SyncArgs {
+        lock,
+        python,
+        dry_run,
+        remove_extraneous,
+        network,
+        pip_args,
+    } = args;
+    let Some(locked) = super::load_lock(&lock, reporter) else {
+        return Ok(ExitStatus::Error);
+    };
+    let choice = TargetChoice::Interpreter(python);
+    let Some(target) = super::resolve_target(&choice, reporter) else {
+        return Ok(ExitStatus::Error);
+    };
+    let selection = select(locked.lock(), &target);
+    if !selection.errors.is_empty() {
+        for error in &selection.errors {
+            reporter.error(&format!("{}: {error}", target.label()));
+        }
+        reporter.error("nothing was changed");
+        return Ok(ExitStatus::Failure);
+    }
+    let interpreter = target
+        .interpreter()
+        .expect("a probed target knows its interpreter")
+        .to_owned();
+    let installed = python::installed(&interpreter)?;
+
+    let mut to_install: Vec<Locked<'_>> = Vec::new();
+    for file in &selection.files {
+        let wanted = file.package.version.as_ref();
+        match installed.get(&file.package.name) {
+            None => {
+                reporter.warn(&format!("missing: {}", file.package.display_name()));
+                to_install.push(*file);
+            }
+            Some(version) if Some(version) != wanted => {
+                reporter.warn(&format!(
+                    "other version: {} {version} is installed, the lock has {}",
+                    file.package.name,
+                    file.package.display_name()
+                ));
+                to_install.push(*file);
+            }
+            Some(_) => {}
+        }
+    }
+    let locked_names: BTreeSet<&PackageName> =
+        selection.files.iter().map(|f| &f.package.name).collect();
+    let extraneous: Vec<(&PackageName, String)> = installed
+        .iter()
+        .filter(|(name, _)| !locked_names.contains(name) && !KEPT.contains(&name.as_ref()))
+        .map(|(name, version)| (name, version.to_string()))
+        .collect();
+    for (name, version) in &extraneous {
+        reporter.warn(&format!("not in the lock: {name} {version}"));
+    }
+    let in_sync = to_install.is_empty() && extraneous.is_empty();
+    if dry_run {
+        reporter.summary(&format!(
+            "{}: {} to install, {} not in the lock{}",
+            target.label(),
+            to_install.len(),
+            extraneous.len(),
+            if in_sync { " (in sync)" } else { "" }
+        ));
+        return Ok(if in_sync {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        });
+    }
+
+    let guard = super::GuardNetwork::resolve(network)?;
+    if !to_install.is_empty() {
+        let status = super::install_verified(
+            &interpreter,
+            &to_install,
+            &guard,
+            &super::lock_dir(&lock),
+            &pip_args,
+            reporter,
+        )?;
+        if status != ExitStatus::Success {
+            return Ok(status);
+        }
+    }
+    if remove_extraneous && !extraneous.is_empty() {
+        let mut args = vec!["uninstall".to_owned(), "--yes".to_owned()];
+        args.extend(extraneous.iter().map(|(name, _)| name.to_string()));
+        let status = python::pip(&interpreter, &args)?;
+        if !status.success() {
+            reporter.error(&format!("pip uninstall failed ({status})"));
+            return Ok(ExitStatus::Error);
+        }
+    }
+    reporter.summary(&format!(
+        "Synced {}: {} installed, {} removed, {} left that the lock does not name",
+        target.label(),
+        to_install.len(),
+        if remove_extraneous {
+            extraneous.len()
+        } else {
+            0
+        },
+        if remove_extraneous {
+            0
+        } else {
+            extraneous.len()
+        },
+    ));
+    Ok(ExitStatus::Success)
+}

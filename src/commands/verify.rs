@@ -1,0 +1,102 @@
+//! `pinguard verify`: a directory of files against the lock.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::cli::{OutputFormat, VerifyArgs};
+use crate::exit::ExitStatus;
+use crate::guard::verify::{VerifyOptions, verify};
+use crate::guard::{Check, describe_drift};
+use crate::report::Reporter;
+
+/// Runs `pinguard verify`.
+pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
+    let VerifyArgs {
+        lock,
+        paths,
+        require_all,
+        format,
+    } = args;
+    let Some(locked) = super::load_lock(&lock, reporter) else {
+        return Ok(ExitStatus::Error);
+    };
+    let started = Instant::now();
+    let report = match verify(&locked, &paths, VerifyOptions { require_all }) {
+        Ok(report) => report,
+        Err(e) => {
+            reporter.error(&e.to_string());
+            return Ok(ExitStatus::Error);
+        }
+    };
+    let elapsed = started.elapsed();
+
+    if format == OutputFormat::Json {
+        let drift: Vec<_> = report
+            .drifted()
+            .map(|c| match &c.check {
+                Check::Drift {
+                    expected,
+                    computed,
+                    expected_size,
+                    size,
+                } => json!({
+                    "file": c.name, "package": c.package,
+                    "expected_sha256": expected.to_string(), "computed_sha256": computed.to_string(),
+                    "expected_size": expected_size, "size": size,
+                }),
+                Check::Match => unreachable!("drifted() yields drifts"),
+            })
+            .collect();
+        let document = json!({
+            "verified": report.checked.iter().filter(|c| c.check == Check::Match).collect::<Vec<_>>(),
+            "drift": drift,
+            "unknown": report.unknown.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "missing": report.missing,
+            "unreadable": report.unreadable.iter().map(|(p, e)| json!({"path": p.display().to_string(), "error": e})).collect::<Vec<_>>(),
+        });
+        super::write_stdout(format!("{document:#}\n").as_bytes())?;
+    } else {
+        for checked in report.drifted() {
+            let locked = locked.get(&checked.name).expect("checked files are locked");
+            reporter.error(&describe_drift(&locked, &checked.check));
+        }
+        for path in &report.unknown {
+            reporter.error(&format!("{} is not in the lock", path.display()));
+        }
+        for name in &report.missing {
+            let locked = locked.get(name).expect("missing files are locked");
+            reporter.error(&format!("{name} ({locked}) is in the lock but not here"));
+        }
+        for (path, error) in &report.unreadable {
+            reporter.error(&format!("cannot read {}: {error}", path.display()));
+        }
+        for dir in &report.skipped_dirs {
+            reporter.info(&format!("skipped the subdirectory {}", dir.display()));
+        }
+    }
+    let bytes = report.bytes();
+    let seconds = elapsed.as_secs_f64().max(1e-9);
+    reporter.summary(&format!(
+        "Checked {} files ({}) in {:.2} s ({}/s): {} match, {} drifted, {} not in the lock{}",
+        report.checked.len(),
+        super::human_bytes(bytes),
+        seconds,
+        super::human_bytes((bytes as f64 / seconds) as u64),
+        report.checked.len() - report.drifted().count(),
+        report.drifted().count(),
+        report.unknown.len(),
+        if require_all {
+            format!(", {} missing", report.missing.len())
+        } else {
+            String::new()
+        }
+    ));
+    Ok(if !report.unreadable.is_empty() {
+        ExitStatus::Error
+    } else if report.is_clean() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}

@@ -1,0 +1,336 @@
+//! `fetch`: a verified wheelhouse. Each file is hashed while it arrives, into a temporary
+//! name in the destination; only a file whose size and sha256 match the lock is renamed to
+//! its real name. A failed file leaves nothing behind.
+//!
+//! A content-addressed store (`files-v1/<sha256>` in the cache) makes a second fetch free and
+//! `--offline` possible; what comes out of it is hashed again on the way into the destination,
+//! so a damaged store cannot pass a bad file.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::{Check, Locked, check};
+use crate::digest::{Sha256, copy_hashing};
+use crate::download::{self, DownloadError, Restartable};
+use crate::http::{Connectivity, HttpClient};
+use crate::index::FileLocation;
+use crate::lock::EntryLocation;
+use crate::progress::Progress;
+use crate::safe_url::SafeUrl;
+
+/// Where a fetched file came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// It was already in the destination, with the right bytes.
+    Present,
+    /// Copied from the content-addressed store.
+    Store,
+    /// Downloaded (or read from the path the lock gives).
+    Download,
+}
+
+/// A file now verified in the destination.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The file name.
+    pub name: String,
+    /// Its path in the destination.
+    pub path: PathBuf,
+    /// Its size.
+    pub size: u64,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Its sha256 (the locked one).
+    pub sha256: Sha256,
+}
+
+/// Why a file is not in the destination.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The bytes differ from the lock.
+    #[error("{description}")]
+    Drift {
+        /// Package, file, expected and computed digests, ready to print.
+        description: String,
+    },
+    /// More bytes arrived than the lock's size.
+    #[error(
+        "{name} ({package}) is larger than the lock says ({expected} bytes); the download was stopped"
+    )]
+    TooLarge {
+        /// The file.
+        name: String,
+        /// Its package.
+        package: String,
+        /// The locked size.
+        expected: u64,
+    },
+    /// The lock's location cannot be fetched.
+    #[error(
+        "{name} ({package}): the lock's location `{location}` is not a URL or path pinguard can fetch: {reason}"
+    )]
+    Location {
+        /// The file.
+        name: String,
+        /// Its package.
+        package: String,
+        /// The location.
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// `--offline` and not in the store.
+    #[error(
+        "{name} ({package}) is not in the download cache (run once without --offline to fill it)"
+    )]
+    NotCached {
+        /// The file.
+        name: String,
+        /// Its package.
+        package: String,
+    },
+    /// The network or disk failed.
+    #[error("{name} ({package}): {source}")]
+    Download {
+        /// The file.
+        name: String,
+        /// Its package.
+        package: String,
+        /// Why.
+        source: Box<DownloadError>,
+    },
+    /// The destination could not be written.
+    #[error("{name}: cannot write into the destination: {source}")]
+    Io {
+        /// The file.
+        name: String,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+impl FetchError {
+    /// Whether the bytes were wrong (a finding) rather than the fetch impossible.
+    pub fn is_drift(&self) -> bool {
+        matches!(self, Self::Drift { .. } | Self::TooLarge { .. })
+    }
+}
+
+/// How to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// The destination directory (created if missing).
+    pub dest: PathBuf,
+    /// The content-addressed store, if any.
+    pub store: Option<PathBuf>,
+    /// Files fetched at once.
+    pub concurrency: usize,
+    /// The directory relative `path` locations in the lock are relative to.
+    pub lock_dir: PathBuf,
+}
+
+/// Fetches `files` into the destination, all in parallel; one result per file, in order.
+pub fn fetch(
+    files: &[Locked<'_>],
+    http: &HttpClient,
+    options: &FetchOptions,
+    progress: &Progress,
+) -> Vec<Result<Fetched, FetchError>> {
+    if let Err(source) = fs_err::create_dir_all(&options.dest) {
+        return files
+            .iter()
+            .map(|f| {
+                Err(FetchError::Io {
+                    name: f.entry.name.clone(),
+                    source: io::Error::new(source.kind(), source.to_string()),
+                })
+            })
+            .collect();
+    }
+    let bar = progress.bar(files.len() as u64, "fetching");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.concurrency.max(1))
+        .thread_name(|i| format!("pinguard-fetch-{i}"))
+        .build()
+        .expect("a thread pool of a few threads can be created");
+    let results = pool.install(|| {
+        files
+            .par_iter()
+            .map(|file| {
+                let result = fetch_one(file, http, options);
+                bar.inc(1);
+                result
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    results
+}
+
+fn fetch_one(
+    file: &Locked<'_>,
+    http: &HttpClient,
+    options: &FetchOptions,
+) -> Result<Fetched, FetchError> {
+    let name = file.entry.name.clone();
+    let package = file.to_string();
+    let target = options.dest.join(&name);
+    let io_error = |source: io::Error| FetchError::Io {
+        name: name.clone(),
+        source,
+    };
+    let fetched = |origin, size| Fetched {
+        name: name.clone(),
+        path: target.clone(),
+        size,
+        origin,
+        sha256: file.entry.sha256,
+    };
+
+    // Already there with the right bytes: keep it.
+    if let Ok((sha256, size)) = super::verify::hash_file(&target)
+        && check(file.entry, sha256, size) == Check::Match
+    {
+        return Ok(fetched(Origin::Present, size));
+    }
+
+    let store_path = options
+        .store
+        .as_ref()
+        .map(|store| store.join(file.entry.sha256.to_string()));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".pinguard-")
+        .tempfile_in(&options.dest)
+        .map_err(io_error)?;
+
+    // From the store, hashed again on the way.
+    if let Some(stored) = store_path.as_ref().filter(|p| p.is_file()) {
+        let copied = fs_err::File::open(stored)
+            .and_then(|mut source| copy_hashing(&mut source, temp.as_file_mut()));
+        if let Ok((sha256, size)) = copied
+            && check(file.entry, sha256, size) == Check::Match
+        {
+            persist(temp, &target).map_err(io_error)?;
+            return Ok(fetched(Origin::Store, size));
+        }
+        // A damaged store entry is dropped and the file fetched again.
+        let _ = fs_err::remove_file(stored);
+        temp.as_file_mut().restart().map_err(io_error)?;
+    }
+
+    if http.connectivity() == Connectivity::Offline {
+        return Err(FetchError::NotCached { name, package });
+    }
+    let location = match &file.entry.location {
+        EntryLocation::Url(url) => SafeUrl::parse(url)
+            .map(FileLocation::Url)
+            .map_err(|e| e.to_string()),
+        EntryLocation::Path(path) => Ok(FileLocation::Path(options.lock_dir.join(path))),
+    }
+    .map_err(|reason| FetchError::Location {
+        name: name.clone(),
+        package: package.clone(),
+        location: file.entry.location.to_string(),
+        reason,
+    })?;
+    let mut sink = Limited {
+        inner: temp.as_file_mut(),
+        written: 0,
+        limit: file.entry.size,
+    };
+    let (sha256, size) = match download::stream(http, &location, &mut sink) {
+        Ok(done) => done,
+        Err(_) if sink.exceeded() => {
+            return Err(FetchError::TooLarge {
+                name,
+                package,
+                expected: file.entry.size.unwrap_or_default(),
+            });
+        }
+        Err(source) => {
+            return Err(FetchError::Download {
+                name,
+                package,
+                source: Box::new(source),
+            });
+        }
+    };
+    let verdict = check(file.entry, sha256, size);
+    if verdict != Check::Match {
+        // The temporary file is removed when `temp` is dropped.
+        return Err(FetchError::Drift {
+            description: super::describe_drift(file, &verdict),
+        });
+    }
+    persist(temp, &target).map_err(io_error)?;
+    if let Some(stored) = store_path {
+        store(&target, &stored);
+    }
+    Ok(fetched(Origin::Download, size))
+}
+
+fn persist(temp: tempfile::NamedTempFile, target: &Path) -> io::Result<()> {
+    temp.as_file().sync_data()?;
+    let file = temp.persist(target).map_err(|e| e.error)?;
+    // A wheelhouse is shared with pip, CI and other users: not the temp file's 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    drop(file);
+    Ok(())
+}
+
+/// Puts a verified file into the store: a hard link when the store is on the same file
+/// system, else a copy. Failures only cost a later download.
+fn store(verified: &Path, stored: &Path) {
+    let Some(dir) = stored.parent() else { return };
+    if fs_err::create_dir_all(dir).is_err() || stored.exists() {
+        return;
+    }
+    if std::fs::hard_link(verified, stored).is_err() {
+        let temp = stored.with_extension("partial");
+        if std::fs::copy(verified, &temp).is_ok() {
+            let _ = std::fs::rename(&temp, stored);
+        }
+    }
+}
+
+/// A writer that refuses more than `limit` bytes: a file larger than the lock says is stopped
+/// as soon as it is, not after the whole of it arrived.
+struct Limited<'a> {
+    inner: &'a mut std::fs::File,
+    written: u64,
+    limit: Option<u64>,
+}
+
+impl Limited<'_> {
+    fn exceeded(&self) -> bool {
+        self.limit.is_some_and(|limit| self.written > limit)
+    }
+}
+
+impl Write for Limited<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.written += buf.len() as u64;
+        if self.exceeded() {
+            return Err(io::Error::other("larger than the lock's size"));
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Restartable for Limited<'_> {
+    fn restart(&mut self) -> io::Result<()> {
+        self.written = 0;
+        self.inner.restart()
+    }
+}

@@ -1,0 +1,576 @@
+//! The guard: verify, fetch, install and sync against a local index, with real pip.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+
+use support::cli::{Pinguard, Run, filter, scratch, write};
+use support::dist::{SdistBuilder, WheelBuilder, sha256_hex};
+use support::index::{DistFile, IndexBuilder, TestIndex};
+use support::python::Venv;
+use support::server::{Fault, Fires};
+
+/// alpha: a pure wheel and an sdist; beta: an sdist only (pip must build it); gamma: a wheel
+/// for Windows only and an sdist (a Linux interpreter needs the sdist); delta: only for Windows
+/// by its marker; extra: on the index, not in the lock.
+fn guard_index() -> TestIndex {
+    IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("alpha", "1.0").file("alpha.py", b"VALUE = 1\n".to_vec()),
+        ))
+        .file(DistFile::sdist(
+            &SdistBuilder::new("alpha", "1.0").file("alpha.py", b"VALUE = 1\n".to_vec()),
+        ))
+        .file(DistFile::wheel(
+            &WheelBuilder::new("alpha", "0.9").file("alpha.py", b"VALUE = 0\n".to_vec()),
+        ))
+        .file(DistFile::sdist(
+            &SdistBuilder::new("beta", "2.0").file("beta.py", b"B = 2\n".to_vec()),
+        ))
+        .file(DistFile::wheel(
+            &WheelBuilder::new("gamma", "1.0").tag("cp39-cp39-win_amd64"),
+        ))
+        .file(DistFile::sdist(
+            &SdistBuilder::new("gamma", "1.0").file("gamma.py", b"G = 1\n".to_vec()),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("delta", "1.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("extra", "1.0")))
+        .start()
+}
+
+const CONSTRAINTS: &str =
+    "alpha===1.0\nbeta===2.0\ngamma===1.0\ndelta===1.0;sys_platform=='win32'\n";
+
+/// Locks `CONSTRAINTS` against `index` into `dir/pylock.toml`.
+fn lock(dir: &Path, index: &TestIndex) {
+    write(dir, "upper-constraints.txt", CONSTRAINTS);
+    let run = Pinguard::new(dir)
+        .args([
+            "lock",
+            "upper-constraints.txt",
+            "--index-url",
+            &index.simple_url(),
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+fn pinguard(dir: &Path, args: &[&str]) -> Run {
+    Pinguard::new(dir).args(args).run()
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `name version` of what a venv has installed, pip and setuptools left out.
+fn installed(venv: &Venv) -> Vec<String> {
+    let out = venv.run_python([
+        "-c",
+        "import importlib.metadata as m\n\
+         print('\\n'.join(sorted(f\"{d.metadata['Name']} {d.version}\" for d in m.distributions()\n\
+         if d.metadata['Name'] not in ('pip', 'setuptools', 'wheel'))))",
+    ]);
+    out.assert_success();
+    out.stdout
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn fetch_all_then_verify_the_wheelhouse() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let run = pinguard(
+        dir.path(),
+        &["fetch", "pylock.toml", "--dest", "wheelhouse", "--all"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        names_in(&dir.path().join("wheelhouse")),
+        [
+            "alpha-1.0-py3-none-any.whl",
+            "alpha-1.0.tar.gz",
+            "beta-2.0.tar.gz",
+            "delta-1.0-py3-none-any.whl",
+            "gamma-1.0-cp39-cp39-win_amd64.whl",
+            "gamma-1.0.tar.gz"
+        ]
+    );
+    for name in names_in(&dir.path().join("wheelhouse")) {
+        let bytes = fs::read(dir.path().join("wheelhouse").join(&name)).unwrap();
+        assert_eq!(sha256_hex(&bytes), index.file(&name).sha256(), "{name}");
+    }
+
+    let run = pinguard(
+        dir.path(),
+        &["verify", "pylock.toml", "wheelhouse", "--require-all"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.starts_with("Checked 6 files ("),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .ends_with("6 match, 0 drifted, 0 not in the lock, 0 missing\n"),
+        "{}",
+        run.stderr
+    );
+
+    // A second fetch into another directory comes from the store, without the network.
+    index.server().clear_log();
+    let run = pinguard(
+        dir.path(),
+        &[
+            "fetch",
+            "pylock.toml",
+            "--dest",
+            "again",
+            "--all",
+            "--offline",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("0 downloaded") && run.stderr.contains("6 from the cache"),
+        "{}",
+        run.stderr
+    );
+    assert!(index.all_requests().is_empty());
+}
+
+#[test]
+fn verify_reports_drift_unknown_and_missing_files() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    assert_eq!(
+        pinguard(dir.path(), &["fetch", "--dest", "wh", "--all"]).code,
+        0
+    );
+    let wheel = dir.path().join("wh/alpha-1.0-py3-none-any.whl");
+    let mut bytes = fs::read(&wheel).unwrap();
+    bytes[10] ^= 0xff;
+    fs::write(&wheel, &bytes).unwrap();
+    fs::write(dir.path().join("wh/evil-1.0-py3-none-any.whl"), b"x").unwrap();
+    fs::remove_file(dir.path().join("wh/beta-2.0.tar.gz")).unwrap();
+
+    let run = pinguard(
+        dir.path(),
+        &["verify", "pylock.toml", "wh", "--require-all"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let expected = index.file("alpha-1.0-py3-none-any.whl").sha256();
+    let computed = sha256_hex(&bytes);
+    let stderr = filter(&run.stderr, &[(dir.path().to_str().unwrap(), "[DIR]")]);
+    let (details, summary) = stderr.rsplit_once("Checked").unwrap();
+    assert_eq!(
+        details,
+        format!(
+            "error: alpha-1.0-py3-none-any.whl does not match the lock (alpha==1.0)\n  expected sha256:{expected}\n  computed sha256:{computed}\n\
+             error: wh/evil-1.0-py3-none-any.whl is not in the lock\n\
+             error: beta-2.0.tar.gz (beta==2.0) is in the lock but not here\n"
+        )
+    );
+    assert!(
+        summary.ends_with("4 match, 1 drifted, 1 not in the lock, 1 missing\n"),
+        "{summary}"
+    );
+
+    let run = pinguard(
+        dir.path(),
+        &["verify", "pylock.toml", "wh", "--format", "json", "-q"],
+    );
+    assert_eq!(run.code, 1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["drift"][0]["file"], "alpha-1.0-py3-none-any.whl");
+    assert_eq!(json["drift"][0]["expected_sha256"], expected.as_str());
+    assert_eq!(json["drift"][0]["computed_sha256"], computed.as_str());
+    assert_eq!(json["unknown"][0], "wh/evil-1.0-py3-none-any.whl");
+    assert_eq!(json["verified"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn fetch_never_moves_bad_bytes_into_the_destination() {
+    let mut index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let wheel = "alpha-1.0-py3-none-any.whl";
+    let original = index.file(wheel).bytes().to_vec();
+
+    // One byte different.
+    let mut changed = original.clone();
+    changed[20] ^= 1;
+    index.tamper(wheel, changed.clone());
+    let run = pinguard(
+        dir.path(),
+        &["fetch", "--dest", "one", "--all", "--no-cache"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: {wheel} does not match the lock (alpha==1.0)\n  expected sha256:{}\n  computed sha256:{}\n",
+            sha256_hex(&original),
+            sha256_hex(&changed)
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!names_in(&dir.path().join("one")).contains(&wheel.to_owned()));
+    assert!(
+        names_in(&dir.path().join("one"))
+            .iter()
+            .all(|n| !n.starts_with('.')),
+        "temporary files left"
+    );
+
+    // Larger than the lock says: stopped, not kept.
+    let mut larger = original.clone();
+    larger.extend(std::iter::repeat_n(0u8, 4096));
+    index.tamper(wheel, larger);
+    let run = pinguard(
+        dir.path(),
+        &["fetch", "--dest", "two", "--all", "--no-cache"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: {wheel} (alpha==1.0) is larger than the lock says ({} bytes); the download was stopped",
+            original.len()
+        )),
+        "{}",
+        run.stderr
+    );
+
+    // Shorter, with a matching Content-Length: a size and digest drift.
+    index.tamper(wheel, original[..original.len() / 2].to_vec());
+    let run = pinguard(
+        dir.path(),
+        &["fetch", "--dest", "three", "--all", "--no-cache"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "  expected size:   {} bytes\n  actual size:     {} bytes",
+            original.len(),
+            original.len() / 2
+        )),
+        "{}",
+        run.stderr
+    );
+
+    // Cut off in transit (Content-Length promised more): retried, then reported, nothing kept.
+    index.tamper(wheel, original.clone());
+    index.files_server().site().fault(
+        format!("/files/{wheel}"),
+        Fault::Truncate(100),
+        Fires::Forever,
+    );
+    let run = pinguard(
+        dir.path(),
+        &[
+            "fetch",
+            "--dest",
+            "four",
+            "--all",
+            "--no-cache",
+            "--retries",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("error: {wheel} (alpha==1.0): cannot fetch ")),
+        "{}",
+        run.stderr
+    );
+    for dest in ["two", "three", "four"] {
+        let names = names_in(&dir.path().join(dest));
+        assert!(
+            !names.contains(&wheel.to_owned()) && names.iter().all(|n| !n.starts_with('.')),
+            "{dest}: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn locks_that_cannot_be_trusted_are_refused_before_any_download() {
+    let index = guard_index();
+    let dir = scratch();
+    let url = index.file_url("alpha-1.0-py3-none-any.whl");
+    let digest = index.file("alpha-1.0-py3-none-any.whl").sha256();
+    let cases = [
+        (
+            format!("lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"alpha\"\nwheels = [{{ name = \"../../evil.whl\", url = \"{url}\", hashes = {{ sha256 = \"{digest}\" }} }}]\n"),
+            "error: pylock.toml: the lock names a file `../../evil.whl` (alpha): it contains a path separator; refusing to use it as a file name\n",
+        ),
+        (
+            format!("lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"alpha\"\nwheels = [{{ url = \"{url}\", hashes = {{ md5 = \"00\" }} }}]\n"),
+            "`hashes` has no `sha256`; pinguard verifies every file by its sha256",
+        ),
+        (
+            format!("lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"alpha\"\nwheels = [{{ url = \"{url}\", hashes = {{ sha256 = \"{}\" }} }}]\n", &digest[..60]),
+            "`hashes.sha256` is not a sha256 digest: a sha256 digest has 64 hex characters, this one has 60",
+        ),
+        (
+            "lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"alpha\"\nwheels = [\n".to_owned(),
+            "error: not valid TOML",
+        ),
+        (
+            format!("lock-version = \"1.0\"\n[[packages]]\nname = \"alpha\"\nwheels = [{{ url = \"{url}\", hashes = {{ sha256 = \"{digest}\" }} }}]\n"),
+            "the lock: missing required key `created-by`",
+        ),
+    ];
+    for (lock, expected) in cases {
+        write(dir.path(), "pylock.toml", &lock);
+        let run = pinguard(dir.path(), &["fetch", "--dest", "wh", "--all"]);
+        assert_eq!(run.code, 2, "{lock}\n{run:?}");
+        assert!(run.stderr.contains(expected), "{lock}\n{}", run.stderr);
+        assert!(!dir.path().join("wh").exists());
+    }
+    assert!(
+        index.all_requests().is_empty(),
+        "{:?}",
+        index.all_requests()
+    );
+}
+
+#[test]
+fn redirects_off_host_only_over_https_and_no_credentials_to_other_hosts() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("alpha", "1.0")))
+        .files_on_second_host()
+        .start();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "alpha===1.0\n");
+    assert_eq!(
+        Pinguard::new(dir.path())
+            .args([
+                "lock",
+                "upper-constraints.txt",
+                "--index-url",
+                &index.simple_url()
+            ])
+            .run()
+            .code,
+        0
+    );
+    // Credentials for the index host are never sent to the files host.
+    let with_credentials = index.simple_url().replace("http://", "http://u:secret@");
+    let run = Pinguard::new(dir.path())
+        .args(["fetch", "--dest", "wh", "--all"])
+        .env("PIP_INDEX_URL", &with_credentials)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        index
+            .files_server()
+            .requests()
+            .iter()
+            .all(|r| r.authorization().is_none())
+    );
+
+    // A file URL that redirects to another host over plain http is refused.
+    let lock = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    let redirecting = lock.replace(&index.files_server().base_url(), &index.server().base_url());
+    write(dir.path(), "pylock.toml", redirecting);
+    index.site().fault(
+        "/files/alpha-1.0-py3-none-any.whl",
+        Fault::redirect(302, index.file_url("alpha-1.0-py3-none-any.whl")),
+        Fires::Forever,
+    );
+    let run = pinguard(
+        dir.path(),
+        &[
+            "fetch",
+            "--dest",
+            "wh2",
+            "--all",
+            "--no-cache",
+            "--retries",
+            "0",
+        ],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("refusing to follow a redirect to http://127.0.0.2:"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn fresh_venv(dir: &Path) -> Option<Venv> {
+    Venv::fresh(&dir.join("venv"))
+}
+
+fn venv_python(venv: &Venv) -> String {
+    venv.python().display().to_string()
+}
+
+#[test]
+fn install_puts_exactly_the_locked_files_into_the_environment() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let Some(venv) = fresh_venv(dir.path()) else {
+        return;
+    };
+    let run = pinguard(
+        dir.path(),
+        &["install", "pylock.toml", "--python", &venv_python(&venv)],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    // delta's marker excludes Linux; gamma has no Linux wheel and is built from its sdist.
+    assert_eq!(installed(&venv), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
+    let out = venv.run_python([
+        "-c",
+        "import alpha, beta, gamma; print(alpha.VALUE, beta.B, gamma.G)",
+    ]);
+    assert_eq!(out.stdout, "1 2 1\n");
+}
+
+#[test]
+fn a_tampered_wheel_or_sdist_means_nothing_is_installed() {
+    for file in ["alpha-1.0-py3-none-any.whl", "beta-2.0.tar.gz"] {
+        let mut index = guard_index();
+        let dir = scratch();
+        lock(dir.path(), &index);
+        let Some(venv) = fresh_venv(dir.path()) else {
+            return;
+        };
+        let mut bytes = index.file(file).bytes().to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        index.tamper(file, bytes);
+        let run = pinguard(
+            dir.path(),
+            &["install", "--python", &venv_python(&venv), "--no-cache"],
+        );
+        assert_eq!(run.code, 1, "{file}: {run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("error: {file} does not match the lock")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.ends_with("error: nothing was installed\n"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(installed(&venv), Vec::<String>::new(), "{file}");
+    }
+}
+
+#[test]
+fn sync_reports_then_adds_and_removes() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let Some(venv) = fresh_venv(dir.path()) else {
+        return;
+    };
+    // The environment has an old alpha and something the lock does not name.
+    for file in ["alpha-0.9-py3-none-any.whl", "extra-1.0-py3-none-any.whl"] {
+        let path = write(dir.path(), file, index.file(file).bytes());
+        venv.pip_offline(["install", "--no-deps", path.to_str().unwrap()])
+            .assert_success();
+    }
+    let python = venv_python(&venv);
+    let run = pinguard(dir.path(), &["sync", "--python", &python, "--dry-run"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let (findings, summary) = run
+        .stderr
+        .rsplit_once('\n')
+        .map(|(a, _)| a.rsplit_once('\n').unwrap())
+        .unwrap();
+    assert_eq!(
+        findings,
+        "warning: other version: alpha 0.9 is installed, the lock has alpha==1.0\n\
+         warning: missing: beta==2.0\n\
+         warning: missing: gamma==1.0\n\
+         warning: not in the lock: extra 1.0"
+    );
+    assert!(
+        summary.ends_with(": 3 to install, 1 not in the lock"),
+        "{summary}"
+    );
+    assert_eq!(installed(&venv), ["alpha 0.9", "extra 1.0"]);
+
+    let run = pinguard(
+        dir.path(),
+        &["sync", "--python", &python, "--remove-extraneous"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(installed(&venv), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
+
+    let run = pinguard(dir.path(), &["sync", "--python", &python, "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .ends_with(": 0 to install, 0 not in the lock (in sync)\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn fetch_for_a_python_version_and_platform() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let run = pinguard(
+        dir.path(),
+        &[
+            "fetch",
+            "--dest",
+            "win",
+            "--python",
+            "3.12",
+            "--platform",
+            "win_amd64",
+        ],
+    );
+    // gamma's only wheel is for CPython 3.9: 3.12 on Windows builds from the sdist, and delta
+    // applies on Windows.
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        names_in(&dir.path().join("win")),
+        [
+            "alpha-1.0-py3-none-any.whl",
+            "beta-2.0.tar.gz",
+            "delta-1.0-py3-none-any.whl",
+            "gamma-1.0.tar.gz"
+        ]
+    );
+    let run = pinguard(
+        dir.path(),
+        &[
+            "fetch",
+            "--dest",
+            "win39",
+            "--python",
+            "3.9",
+            "--platform",
+            "win_amd64",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        names_in(&dir.path().join("win39"))
+            .contains(&"gamma-1.0-cp39-cp39-win_amd64.whl".to_owned())
+    );
+}
