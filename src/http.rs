@@ -14,7 +14,9 @@
 //!   (honouring `Retry-After` up to a bound).
 //! - **Connectivity** is an explicit value: [`Connectivity::Offline`] refuses every request.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -135,6 +137,8 @@ pub struct HttpClient {
     settings: HttpSettings,
     origin_credentials: Vec<(Origin, Credentials)>,
     netrc: Option<netrc::Netrc>,
+    /// Per origin, whether a request has succeeded (so a connection is open).
+    warm: Mutex<HashMap<Origin, Arc<Mutex<bool>>>>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -199,6 +203,7 @@ impl HttpClient {
             settings,
             origin_credentials,
             netrc,
+            warm: Mutex::new(HashMap::new()),
         })
     }
 
@@ -237,10 +242,31 @@ impl HttpClient {
 
     /// Sends a GET, retrying transient failures, and returns the response whatever its status
     /// (except retryable ones, which are returned only when retries ran out).
+    ///
+    /// The first request to an origin goes alone; requests to it from other threads wait for
+    /// its answer and then reuse its connection (all of them over one HTTP/2 connection).
+    /// Without this, dozens of threads starting together each resolve the host and open a TLS
+    /// connection of their own, which overloads resolvers (lookups then time out after
+    /// seconds) and costs a handshake each.
     pub fn get(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
         if self.settings.connectivity == Connectivity::Offline {
             return Err(HttpError::Offline { url: url.clone() });
         }
+        let gate = {
+            let mut warm = self.warm.lock().unwrap_or_else(|e| e.into_inner());
+            warm.entry(url.origin()).or_default().clone()
+        };
+        let mut warmed = gate.lock().unwrap_or_else(|e| e.into_inner());
+        if *warmed {
+            drop(warmed);
+            return self.send_with_retries(url, headers);
+        }
+        let result = self.send_with_retries(url, headers);
+        *warmed = result.is_ok();
+        result
+    }
+
+    fn send_with_retries(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
         let mut attempt = 0;
         loop {
             let result = self.request(url, headers).send();

@@ -4,8 +4,7 @@
 //! ```text
 //! pins ──► plan (reuse entries of the previous lock for unchanged pins)
 //!      ──► one page per project, in parallel (rayon pool of --concurrency threads,
-//!          one shared HTTP client; the first page is fetched alone so that every
-//!          later request shares its HTTP/2 connection)
+//!          one shared HTTP client, whose connection to the index they all share)
 //!      ──► files of the pinned version (eggs and .exe left out with a note, one sdist kept)
 //!      ──► digests the index did not give: streamed and hashed, in parallel
 //!      ──► the pin's own --hash values checked; a previous lock's files compared (--refresh)
@@ -251,16 +250,9 @@ pub fn lock(
         bar.inc(1);
         result
     };
-    // The first project alone: its connection (TLS, HTTP/2) is then shared by all others
-    // instead of every thread opening its own at once.
-    let results: Vec<GroupResult> = pool.install(|| {
-        let mut results = Vec::with_capacity(groups.len());
-        if let Some(first) = groups.first() {
-            results.push(run_group(first));
-        }
-        results.par_extend(groups.par_iter().skip(1).map(run_group));
-        results
-    });
+    // The HTTP client lets the first request to the index go alone, so that all the others
+    // share its connection.
+    let results: Vec<GroupResult> = pool.install(|| groups.par_iter().map(run_group).collect());
     bar.finish_and_clear();
 
     let mut notes = Vec::new();
