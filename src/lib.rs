@@ -24,6 +24,7 @@ pub mod http;
 pub mod index;
 pub mod lock;
 pub mod locker;
+pub mod marker;
 pub mod metadata;
 pub mod progress;
 pub mod report;

@@ -203,7 +203,7 @@ fn sdists_give_pkg_info_and_requires_txt_in_both_formats() {
             parsed
                 .requires_dist
                 .iter()
-                .map(ToString::to_string)
+                .map(|d| d.requirement.to_string())
                 .collect::<Vec<_>>(),
             ["pbr>=2", "pyyaml>=5.1 ; extra == 'yaml'"]
         );

@@ -23,7 +23,9 @@
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::{ExtraName, PackageName, Requirement};
+use pep508_rs::{ExtraName, PackageName};
+
+use crate::marker::Dependency;
 
 use super::MetadataError;
 
@@ -36,8 +38,8 @@ pub struct CoreMetadata {
     pub name: PackageName,
     /// `Version`.
     pub version: Version,
-    /// Every `Requires-Dist` that parses as a PEP 508 requirement, in order.
-    pub requires_dist: Vec<Requirement>,
+    /// Every `Requires-Dist` that parses as a PEP 508 requirement, in order, with its text.
+    pub requires_dist: Vec<Dependency>,
     /// The `Requires-Dist` values that do not parse: `(value, error)`. Not fatal, so that the
     /// caller can report them beside the rest.
     pub invalid_requires_dist: Vec<(String, String)>,
@@ -94,8 +96,8 @@ impl CoreMetadata {
         let mut requires_dist = Vec::new();
         let mut invalid_requires_dist = Vec::new();
         for value in all("Requires-Dist") {
-            match Requirement::from_str(value) {
-                Ok(requirement) => requires_dist.push(requirement),
+            match Dependency::from_str(value) {
+                Ok(dependency) => requires_dist.push(dependency),
                 Err(e) => invalid_requires_dist.push((value.to_owned(), e.to_string())),
             }
         }
@@ -205,7 +207,7 @@ mod tests {
         metadata
             .requires_dist
             .iter()
-            .map(ToString::to_string)
+            .map(|d| d.requirement.to_string())
             .collect()
     }
 

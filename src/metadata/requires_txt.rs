@@ -18,11 +18,13 @@ use std::str::FromStr;
 
 use pep508_rs::{ExtraName, MarkerTree, Requirement};
 
+use crate::marker::Dependency;
+
 /// What a `requires.txt` says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequiresTxt {
     /// Every requirement that parses, with its section as a marker, in file order.
-    pub requires_dist: Vec<Requirement>,
+    pub requires_dist: Vec<Dependency>,
     /// The extras the sections name, normalized, in order of first appearance.
     pub provides_extra: Vec<ExtraName>,
     /// Lines that do not parse (or whose section does not): `(line, error)`. Not fatal, as
@@ -61,7 +63,8 @@ pub fn parse(text: &str) -> RequiresTxt {
             }
             continue;
         }
-        let (extra, marker) = match &condition {
+        // The section's marker was validated when the section began; it is added as text.
+        let (extra, _) = match &condition {
             Ok(condition) => condition,
             Err(error) => {
                 out.invalid_requires_dist
@@ -69,14 +72,10 @@ pub fn parse(text: &str) -> RequiresTxt {
                 continue;
             }
         };
-        match Requirement::from_str(line) {
-            Ok(mut requirement) => {
-                requirement.marker.and(marker.clone());
-                if let Some(extra) = extra {
-                    requirement = requirement.with_extra_marker(extra);
-                }
-                out.requires_dist.push(requirement);
-            }
+        match Requirement::from_str(line)
+            .and_then(|_| Dependency::from_str(&with_section(line, &section_text, extra.as_ref())))
+        {
+            Ok(dependency) => out.requires_dist.push(dependency),
             Err(e) => {
                 let context = if section_text.is_empty() {
                     String::new()
@@ -89,6 +88,32 @@ pub fn parse(text: &str) -> RequiresTxt {
         }
     }
     out
+}
+
+/// The line with its section's condition added to its marker, as text (so that the marker is
+/// later evaluated as written, see [`crate::marker`]).
+fn with_section(line: &str, section: &str, extra: Option<&ExtraName>) -> String {
+    let (requirement, own_marker) = match line.split_once(';') {
+        Some((requirement, marker)) => (requirement.trim(), Some(marker.trim())),
+        None => (line, None),
+    };
+    let section_marker = section
+        .split_once(':')
+        .map(|(_, m)| m.trim())
+        .filter(|m| !m.is_empty());
+    let mut parts: Vec<String> = own_marker
+        .into_iter()
+        .chain(section_marker)
+        .map(|m| format!("({m})"))
+        .collect();
+    if let Some(extra) = extra {
+        parts.push(format!("extra == \"{extra}\""));
+    }
+    if parts.is_empty() {
+        requirement.to_owned()
+    } else {
+        format!("{requirement} ; {}", parts.join(" and "))
+    }
 }
 
 /// `extra`, `:marker` or `extra:marker`.
@@ -120,7 +145,7 @@ mod tests {
         requires
             .requires_dist
             .iter()
-            .map(ToString::to_string)
+            .map(|d| d.requirement.to_string())
             .collect()
     }
 
