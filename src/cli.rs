@@ -60,6 +60,9 @@ pub enum Command {
     Install(InstallArgs),
     /// Compare an environment with the lock; install what is missing, optionally remove the rest.
     Sync(SyncArgs),
+    /// Check that a pinned set is complete and consistent for each target: every dependency
+    /// pinned, every pin within its dependents' specifiers, installable there.
+    Check(CheckArgs),
 }
 
 /// `pinguard lock`.
@@ -82,6 +85,14 @@ pub struct LockArgs {
     /// Lock this package anew, taking the files the index has now (repeatable).
     #[arg(long, value_name = "NAME")]
     pub refresh_package: Vec<String>,
+    /// Also read and record what each package depends on (needed by `install -r` and makes
+    /// `check` of the lock need no index).
+    #[arg(long)]
+    pub dependencies: bool,
+    /// Targets to trim the lock to (repeatable, with --platform): only files installable on
+    /// one of them are kept, and the lock records them as `environments`.
+    #[command(flatten)]
+    pub targets: TargetsArgs,
     /// Where to look.
     #[command(flatten)]
     pub index: IndexArgs,
@@ -203,6 +214,41 @@ pub struct TargetArgs {
     /// A wheel platform tag for a --python version, such as manylinux_2_28_x86_64.
     #[arg(long, value_name = "TAG", requires = "python")]
     pub platform: Option<String>,
+}
+
+/// Several targets: every --python with every --platform.
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    /// A Python version (3.12) or an interpreter (a path or a name on PATH); repeatable.
+    #[arg(long = "python", value_name = "PYTHON")]
+    pub pythons: Vec<String>,
+    /// A wheel platform tag such as manylinux_2_28_x86_64, combined with every --python
+    /// version; repeatable. [default: this machine's]
+    #[arg(long = "platform", value_name = "TAG", requires = "pythons")]
+    pub platforms: Vec<String>,
+}
+
+/// `pinguard check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A constraints or requirements file (path, `-` or URL), or a pylock.toml.
+    pub source: String,
+    /// The targets. [default: the interpreter $VIRTUAL_ENV or python3 on PATH is]
+    #[command(flatten)]
+    pub targets: TargetsArgs,
+    /// Build sdists whose metadata may change when built (PEP 643), with the PEP 517
+    /// `prepare_metadata_for_build_wheel` hook, to check their real dependencies.
+    #[arg(long)]
+    pub build_sdists: bool,
+    /// How to print the findings.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
+    /// Where to look (for a constraints file).
+    #[command(flatten)]
+    pub index: IndexArgs,
+    /// How to reach it.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 /// `pinguard fetch`.

@@ -11,9 +11,12 @@
 //! that prints.
 
 pub mod atomic;
+pub mod build;
 pub mod cache;
+pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod dependencies;
 pub mod diagnostic;
 pub mod digest;
 pub mod download;

@@ -534,6 +534,7 @@ fn lock_pin(
         sdist: None,
         wheels: Vec::new(),
         archive: None,
+        dependencies: None,
     };
     for (file, entry) in entries {
         match file.name {

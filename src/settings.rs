@@ -53,6 +53,10 @@ pub struct LockSettings {
     pub format: LockFormat,
     /// How previous entries are treated.
     pub refresh: Refresh,
+    /// Whether to read and record dependencies.
+    pub dependencies: bool,
+    /// Targets to trim to; empty: keep every file.
+    pub targets: Vec<TargetChoice>,
     /// Index choice, before the input file's own options are known.
     pub index: IndexSettings,
     /// Network and cache.
@@ -104,6 +108,8 @@ impl LockSettings {
             format,
             refresh,
             refresh_package,
+            dependencies,
+            targets,
             index,
             network,
         } = args;
@@ -139,6 +145,8 @@ impl LockSettings {
                 all: refresh,
                 packages,
             },
+            dependencies,
+            targets: TargetChoice::resolve_all(targets.pythons, targets.platforms)?,
             index: IndexSettings::resolve(index, env)?,
             network: NetworkSettings::resolve(network, env),
         })
@@ -325,6 +333,25 @@ pub enum TargetChoice {
 }
 
 impl TargetChoice {
+    /// Every `--python` with every `--platform`: versions take each platform (none: this
+    /// machine's), interpreters stand alone and refuse platforms.
+    pub fn resolve_all(
+        pythons: Vec<String>,
+        platforms: Vec<String>,
+    ) -> Result<Vec<Self>, SettingsError> {
+        let mut choices = Vec::new();
+        for python in pythons {
+            if platforms.is_empty() {
+                choices.push(Self::resolve(Some(python), None)?);
+            } else {
+                for platform in &platforms {
+                    choices.push(Self::resolve(Some(python.clone()), Some(platform.clone()))?);
+                }
+            }
+        }
+        Ok(choices)
+    }
+
     /// `--python 3.12` (digits and dots) is a version; anything else names an interpreter. A
     /// `--platform` needs a version: an interpreter knows its own platform.
     pub fn resolve(

@@ -8,91 +8,128 @@ use anyhow::Context as _;
 use crate::atomic;
 use crate::cache::Cache;
 use crate::cli::{LockArgs, LockFormat};
+use crate::dependencies::DependencyReader;
 use crate::exit::ExitStatus;
 use crate::http::{HttpClient, HttpError};
-use crate::index::{Index, fetch_page};
+use crate::index::Index;
+use crate::index::fetch_page;
 use crate::lock::export::{self, ExportFormat};
-use crate::lock::{Lock, LockSource, pylock};
+use crate::lock::trim::trim;
+use crate::lock::{Lock, LockSource, Package, RecordedDependencies, pylock};
 use crate::locker::{self, LockOptions, NoteLevel, Problem};
 use crate::progress::Progress;
 use crate::report::Reporter;
-use crate::requirements::{self, Loader, ParseError, SourceRef};
-use crate::settings::{LockSettings, Output};
+use crate::requirements::{self, Loader, ParseError, Requirements, SourceRef};
+use crate::settings::{IndexSettings, LockSettings, NetworkSettings, Output};
+use crate::target::Target;
 
-/// Runs `pinguard lock`.
-pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
+/// What a locker run is for: the words its errors use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// `pinguard lock`.
+    Lock,
+    /// `pinguard check` of a constraints file.
+    Check,
+}
+
+impl Purpose {
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Lock => "locked",
+            Self::Check => "checked",
+        }
+    }
+
+    fn consequence(self) -> &'static str {
+        match self {
+            Self::Lock => "nothing was written",
+            Self::Check => "nothing was checked",
+        }
+    }
+}
+
+/// The input read and the index set up.
+pub(super) struct Prepared {
+    /// The pins and the file's own options.
+    pub requirements: Requirements,
+    /// The sources to ask.
+    pub index: Index,
+}
+
+/// Reads `source` (with its includes) and sets up the index it and the flags call for;
+/// `Err(status)` after reporting why not.
+pub(super) fn prepare(
+    source: &SourceRef,
+    index_settings: &IndexSettings,
+    network: &NetworkSettings,
+    refresh_all: bool,
+    purpose: Purpose,
+    reporter: &Reporter,
+) -> anyhow::Result<Result<Prepared, ExitStatus>> {
     let env = |name: &str| std::env::var(name).ok();
-    let settings = LockSettings::resolve(args, &env)?;
-    let cache = settings.network.cache(settings.refresh.all);
-    let http = HttpClient::new(settings.network.http(settings.index.credential_urls()))?;
-
+    let cache = network.cache(refresh_all);
+    let http = HttpClient::new(network.http(index_settings.credential_urls()))?;
     let loader = InputLoader {
         http: &http,
         cache: &cache,
     };
-    let requirements = match requirements::parse(&settings.source, &loader, &env) {
+    let requirements = match requirements::parse(source, &loader, &env) {
         Ok(requirements) => requirements,
         Err(ParseError::Invalid(diagnostics)) => {
             reporter.raw(&format!("{}\n", diagnostics.render(reporter.styled())));
             let count = diagnostics.0.len();
             reporter.error(&format!(
-                "{} cannot be locked: {count} line{} to fix; nothing was written",
-                settings.source,
-                if count == 1 { "" } else { "s" }
+                "{source} cannot be {}: {count} line{} to fix; {}",
+                purpose.verb(),
+                if count == 1 { "" } else { "s" },
+                purpose.consequence()
             ));
-            return Ok(ExitStatus::Error);
+            return Ok(Err(ExitStatus::Error));
         }
         Err(e @ ParseError::Load { .. }) => {
             reporter.error(&e.to_string());
-            return Ok(ExitStatus::Error);
+            return Ok(Err(ExitStatus::Error));
         }
     };
-
-    let sources = settings.index.sources(&requirements.index);
+    let sources = index_settings.sources(&requirements.index);
     // The file's own index URLs may carry credentials too.
-    let mut credential_urls = settings.index.credential_urls();
+    let mut credential_urls = index_settings.credential_urls();
     credential_urls.extend(requirements.index.index_url.iter().cloned());
     credential_urls.extend(requirements.index.extra_index_urls.iter().cloned());
-    let http = HttpClient::new(settings.network.http(credential_urls))?;
-    let index = Index::new(http, cache, sources);
+    let http = HttpClient::new(network.http(credential_urls))?;
+    Ok(Ok(Prepared {
+        requirements,
+        index: Index::new(http, cache, sources),
+    }))
+}
 
-    let output_path = match &settings.output {
-        Output::File(path) => Some(path.clone()),
-        Output::Stdout => None,
-    };
-    let previous = match (&output_path, settings.format) {
-        (Some(path), LockFormat::Pylock) if path.exists() => Some(read_previous(path)?),
-        _ => None,
-    };
-    let lock_dir = output_path.as_deref().map(lock_directory);
-    let options = LockOptions {
-        concurrency: settings.network.concurrency,
-        refresh: settings.refresh.clone(),
-        lock_dir: lock_dir.clone(),
-    };
+/// Runs the locker, reporting its notes, or every failure and `Err(status)`.
+pub(super) fn run_locker(
+    prepared: &Prepared,
+    previous: Option<&Lock>,
+    options: &LockOptions,
+    purpose: Purpose,
+    reporter: &Reporter,
+) -> Result<locker::Outcome, ExitStatus> {
     let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
-    let outcome = locker::lock(
-        &requirements.pins,
-        &index,
-        previous.as_ref(),
-        &options,
-        &progress,
-    );
-    let outcome = match outcome {
+    let pins = &prepared.requirements.pins;
+    let outcome = match locker::lock(pins, &prepared.index, previous, options, &progress) {
         Ok(outcome) => outcome,
         Err(failures) => {
             for failure in &failures {
                 reporter.error(&failure.to_string());
             }
             reporter.error(&format!(
-                "{} of {} pins cannot be locked; nothing was written",
+                "{} of {} pins cannot be {}; {}",
                 failures.len(),
-                requirements.pins.len()
+                pins.len(),
+                purpose.verb(),
+                purpose.consequence()
             ));
             let could_not_run = failures
                 .iter()
                 .any(|f| matches!(f.problem, Problem::Index(_) | Problem::Download { .. }));
-            return Ok(if could_not_run {
+            return Err(if could_not_run {
                 ExitStatus::Error
             } else {
                 ExitStatus::Failure
@@ -105,8 +142,78 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             NoteLevel::Info => reporter.info(&note.to_string()),
         }
     }
+    Ok(outcome)
+}
+
+/// Runs `pinguard lock`.
+pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = LockSettings::resolve(args, &env)?;
+    let prepared = match prepare(
+        &settings.source,
+        &settings.index,
+        &settings.network,
+        settings.refresh.all,
+        Purpose::Lock,
+        reporter,
+    )? {
+        Ok(prepared) => prepared,
+        Err(status) => return Ok(status),
+    };
+
+    let output_path = match &settings.output {
+        Output::File(path) => Some(path.clone()),
+        Output::Stdout => None,
+    };
+    let Some(targets) = super::resolve_targets(&settings.targets, reporter) else {
+        return Ok(ExitStatus::Error);
+    };
+    let environments: Vec<_> = targets.iter().map(Target::environment_marker).collect();
+    let previous = match (&output_path, settings.format) {
+        (Some(path), LockFormat::Pylock) if path.exists() => Some(read_previous(path)?),
+        _ => None,
+    };
+    // Entries trimmed for other targets cannot be reused.
+    let previous = previous.filter(|lock| {
+        let same = lock.environments == environments;
+        if !same {
+            reporter
+                .info("the existing lock was made for other targets; every pin is queried again");
+        }
+        same
+    });
+    let lock_dir = output_path.as_deref().map(lock_directory);
+    let options = LockOptions {
+        concurrency: settings.network.concurrency,
+        refresh: settings.refresh.clone(),
+        lock_dir: lock_dir.clone(),
+    };
+    let outcome = match run_locker(
+        &prepared,
+        previous.as_ref(),
+        &options,
+        Purpose::Lock,
+        reporter,
+    ) {
+        Ok(outcome) => outcome,
+        Err(status) => return Ok(status),
+    };
+    let requirements = &prepared.requirements;
 
     let mut lock: Lock = outcome.lock;
+    trim(&mut lock, &targets);
+    if settings.dependencies {
+        let status = record_dependencies(
+            &mut lock,
+            &prepared,
+            &settings,
+            lock_dir.as_deref(),
+            reporter,
+        );
+        if status != ExitStatus::Success {
+            return Ok(status);
+        }
+    }
     lock.source = Some(LockSource {
         location: source_location(&settings.source, lock_dir.as_deref()),
         sha256: requirements.source_sha256,
@@ -148,6 +255,55 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         outcome.queried
     ));
     Ok(ExitStatus::Success)
+}
+
+/// Reads and records what every package depends on (entries kept from the previous lock keep
+/// theirs). A package whose dependencies cannot be read fails the lock: a lock claiming to
+/// record dependencies must not silently miss some.
+fn record_dependencies(
+    lock: &mut Lock,
+    prepared: &Prepared,
+    settings: &LockSettings,
+    lock_dir: Option<&Path>,
+    reporter: &Reporter,
+) -> ExitStatus {
+    let reader = DependencyReader::new(
+        prepared.index.http(),
+        settings.network.cache_dir.as_deref(),
+        lock_dir.unwrap_or(Path::new(".")),
+    );
+    let packages: Vec<&Package> = lock.packages.iter().collect();
+    let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
+    let results = reader.read_all(&packages, settings.network.concurrency, &progress);
+    let mut failed = 0;
+    let mut recorded = Vec::with_capacity(results.len());
+    for (package, result) in lock.packages.iter().zip(results) {
+        match result {
+            Ok(dependencies) => recorded.push(Some(RecordedDependencies {
+                requires_dist: dependencies.requires_dist,
+                provenance: dependencies.provenance,
+                file: dependencies.file,
+            })),
+            Err(error) => {
+                failed += 1;
+                reporter.error(&format!(
+                    "{}: cannot read its dependencies: {error}",
+                    package.display_name()
+                ));
+                recorded.push(None);
+            }
+        }
+    }
+    if failed > 0 {
+        reporter.error(&format!(
+            "{failed} packages' dependencies cannot be read; nothing was written"
+        ));
+        return ExitStatus::Error;
+    }
+    for (package, dependencies) in lock.packages.iter_mut().zip(recorded) {
+        package.dependencies = dependencies;
+    }
+    ExitStatus::Success
 }
 
 fn format_name(format: LockFormat) -> &'static str {

@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns resolved settings into work and an [`ExitStatus`].
 
+pub mod check;
 pub mod export;
 pub mod fetch;
 pub mod install;
@@ -50,6 +51,7 @@ pub fn main() -> ExitStatus {
         Command::Fetch(args) => fetch::run(args, &reporter),
         Command::Install(args) => install::run(args, &reporter),
         Command::Sync(args) => sync::run(args, &reporter),
+        Command::Check(args) => check::run(args, &reporter),
     };
     match result {
         Ok(status) => status,
@@ -118,6 +120,14 @@ fn resolve_target(choice: &TargetChoice, reporter: &Reporter) -> Option<Target> 
             .and_then(|path| Target::probe(&path).map_err(|e| e.to_string())),
     };
     result.map_err(|e: String| reporter.error(&e)).ok()
+}
+
+/// Every target of `choices`; `None` after reporting the first that cannot be had.
+fn resolve_targets(choices: &[TargetChoice], reporter: &Reporter) -> Option<Vec<Target>> {
+    choices
+        .iter()
+        .map(|choice| resolve_target(choice, reporter))
+        .collect()
 }
 
 /// The network side of the guard commands: client, content store, concurrency.

@@ -118,6 +118,7 @@ mod tests {
             sdist: Some(entry("zeta-1.0.tar.gz", 1)),
             wheels: vec![entry("zeta-1.0-py3-none-any.whl", 2)],
             archive: None,
+            dependencies: None,
         });
         lock.packages.push(Package {
             name: PackageName::from_str("Alpha").unwrap(),
@@ -128,6 +129,7 @@ mod tests {
             sdist: Some(entry("alpha-2.0.tar.gz", 3)),
             wheels: vec![],
             archive: None,
+            dependencies: None,
         });
         let text = render(
             &lock,

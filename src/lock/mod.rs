@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod pylock;
+pub mod trim;
 
 use std::fmt;
 
@@ -64,6 +65,21 @@ pub struct Package {
     pub wheels: Vec<FileEntry>,
     /// A single archive (`packages.archive`), as other lockers may write.
     pub archive: Option<FileEntry>,
+    /// What the package depends on, when it was read (`lock --dependencies`).
+    pub dependencies: Option<RecordedDependencies>,
+}
+
+/// A package's dependencies as the lock records them: PEP 751's `dependencies` (references
+/// to other entries, informational) and, in `[packages.tool.pinguard]`, the `Requires-Dist`
+/// specifiers themselves and where they were read, which `check` and `install -r` need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedDependencies {
+    /// `Requires-Dist` as written, parsed.
+    pub requires_dist: Vec<crate::marker::Dependency>,
+    /// Where they were read.
+    pub provenance: crate::dependencies::Provenance,
+    /// The file they were read from.
+    pub file: String,
 }
 
 impl Package {

@@ -13,7 +13,10 @@ use toml_edit::{
     Array, ArrayOfTables, Datetime, DocumentMut, InlineTable, Item, Table, Value, value,
 };
 
-use super::{EntryLocation, FileEntry, Lock, LockSource, Package};
+use crate::marker::Dependency;
+
+use super::{EntryLocation, FileEntry, Lock, LockSource, Package, RecordedDependencies};
+use crate::dependencies::Provenance;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::digest::Sha256;
 
@@ -41,7 +44,7 @@ pub fn to_toml(lock: &Lock) -> String {
     }
     let mut packages = ArrayOfTables::new();
     for package in &lock.packages {
-        packages.push(package_table(package));
+        packages.push(package_table(package, lock));
     }
     doc["packages"] = Item::ArrayOfTables(packages);
     if let Some(source) = &lock.source {
@@ -56,7 +59,7 @@ pub fn to_toml(lock: &Lock) -> String {
     doc.to_string()
 }
 
-fn package_table(package: &Package) -> Table {
+fn package_table(package: &Package, lock: &Lock) -> Table {
     let mut table = Table::new();
     table["name"] = value(package.name.to_string());
     if let Some(version) = &package.version {
@@ -84,7 +87,87 @@ fn package_table(package: &Package) -> Table {
     if let Some(archive) = &package.archive {
         table["archive"] = value(file_table(archive));
     }
+    if let Some(recorded) = &package.dependencies {
+        let refs = dependency_refs(recorded, lock);
+        if !refs.is_empty() {
+            let mut array = Array::new();
+            for reference in refs {
+                array.push(reference);
+            }
+            table["dependencies"] = value(multiline(array));
+        }
+        let mut pinguard = Table::new();
+        let mut requires = Array::new();
+        for requirement in &recorded.requires_dist {
+            requires.push(requirement.to_string());
+        }
+        pinguard["requires-dist"] = value(multiline(requires));
+        pinguard["dependencies-from"] = value(recorded.provenance.as_str());
+        pinguard["dependencies-file"] = value(&recorded.file);
+        let mut tool = Table::new();
+        tool.set_implicit(true);
+        tool["pinguard"] = Item::Table(pinguard);
+        table["tool"] = Item::Table(tool);
+    }
     table
+}
+
+/// PEP 751 `dependencies`: for each requirement, the entries of the lock it can resolve to,
+/// named with as few keys as tell them apart (name; name and version; name, version and
+/// marker). Informational only, as the PEP says: `check` and `install -r` use the recorded
+/// specifiers.
+fn dependency_refs(recorded: &RecordedDependencies, lock: &Lock) -> Vec<InlineTable> {
+    let mut refs: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+    for dependency in &recorded.requires_dist {
+        let requirement = &dependency.requirement;
+        let entries: Vec<&Package> = lock
+            .packages
+            .iter()
+            .filter(|p| p.name == requirement.name)
+            .collect();
+        // The entries it resolves to: the only one of that name, else those whose version the
+        // specifier admits (all of them when none does; `check` reports that).
+        let admitted: Vec<&&Package> = entries
+            .iter()
+            .filter(|p| match (&requirement.version_or_url, &p.version) {
+                (Some(pep508_rs::VersionOrUrl::VersionSpecifier(spec)), Some(version)) => {
+                    spec.contains(version)
+                }
+                _ => true,
+            })
+            .collect();
+        let satisfying: Vec<&&Package> = if entries.len() > 1 && !admitted.is_empty() {
+            admitted
+        } else {
+            entries.iter().collect()
+        };
+        for entry in &satisfying {
+            let same_version = entries
+                .iter()
+                .filter(|p| p.version == entry.version)
+                .count();
+            let version = (entries.len() > 1)
+                .then(|| entry.version.as_ref().map(ToString::to_string))
+                .flatten();
+            let marker = (same_version > 1).then(|| entry.marker_text()).flatten();
+            refs.push((entry.name.to_string(), version, marker));
+        }
+    }
+    refs.sort();
+    refs.dedup();
+    refs.into_iter()
+        .map(|(name, version, marker)| {
+            let mut table = InlineTable::new();
+            table.insert("name", name.into());
+            if let Some(version) = version {
+                table.insert("version", version.into());
+            }
+            if let Some(marker) = marker {
+                table.insert("marker", marker.into());
+            }
+            table
+        })
+        .collect()
 }
 
 fn file_table(file: &FileEntry) -> InlineTable {
@@ -399,6 +482,7 @@ impl Reader<'_> {
                 Some("a PEP 751 package needs exactly one kind of source"),
             );
         }
+        let dependencies = self.recorded_dependencies(table, &context);
         Some(Package {
             name,
             version,
@@ -408,6 +492,49 @@ impl Reader<'_> {
             sdist,
             wheels,
             archive,
+            dependencies,
+        })
+    }
+
+    /// `[packages.tool.pinguard]`'s recorded dependencies, when present.
+    fn recorded_dependencies(
+        &mut self,
+        table: &Table,
+        context: &str,
+    ) -> Option<RecordedDependencies> {
+        let pinguard = table.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
+        let context = format!("{context}.tool.pinguard");
+        let from = self.string(pinguard, "dependencies-from", &context)?;
+        let Some(provenance) = Provenance::parse(&from) else {
+            self.problem(
+                pinguard.get("dependencies-from").and_then(Item::span),
+                format!("{context}: unknown `dependencies-from` value `{from}`"),
+                None,
+            );
+            return None;
+        };
+        let file = self.string(pinguard, "dependencies-file", &context)?;
+        let mut requires_dist = Vec::new();
+        let items = pinguard.get("requires-dist").and_then(Item::as_array);
+        for item in items.into_iter().flatten() {
+            match item.as_str().map(Dependency::from_str) {
+                Some(Ok(dependency)) => requires_dist.push(dependency),
+                Some(Err(e)) => self.problem(
+                    item.span(),
+                    format!("{context}: invalid `requires-dist` entry: {}", e.message),
+                    None,
+                ),
+                None => self.problem(
+                    item.span(),
+                    format!("{context}: `requires-dist` must hold strings"),
+                    None,
+                ),
+            }
+        }
+        Some(RecordedDependencies {
+            requires_dist,
+            provenance,
+            file,
         })
     }
 

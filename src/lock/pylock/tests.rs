@@ -23,6 +23,7 @@ fn sample() -> Lock {
         sdist: Some(file("oslo_config-10.7.0.tar.gz", 1)),
         wheels: vec![file("oslo_config-10.7.0-py3-none-any.whl", 2)],
         archive: None,
+        dependencies: None,
     });
     lock.packages.push(Package {
         name: PackageName::from_str("local").unwrap(),
@@ -39,6 +40,7 @@ fn sample() -> Lock {
             sha256: Sha256::of(b"local"),
         }],
         archive: None,
+        dependencies: None,
     });
     lock.source = Some(LockSource {
         location: "upper-constraints.txt".into(),

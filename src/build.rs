@@ -1,0 +1,190 @@
+//! Authoritative metadata of an sdist: PEP 517's `prepare_metadata_for_build_wheel` hook, run
+//! by the target interpreter in an isolated build environment (`check --build-sdists`).
+//!
+//! The sdist is unpacked into a temporary directory (entries that would land outside it are
+//! refused), a virtual environment is made with the interpreter, the `[build-system]
+//! requires` of `pyproject.toml` are installed into it by its pip (default: setuptools, as
+//! PEP 517 says for projects without the table), and the backend's hook writes the
+//! `.dist-info`; a backend without the hook builds a wheel and its `METADATA` is read. Build
+//! requirements come from whatever index pip is configured with: this is for checking
+//! dependencies, not for installing.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::filename::SdistExtension;
+
+/// Why the hook could not give metadata.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The sdist could not be unpacked.
+    #[error("cannot unpack {file}: {reason}")]
+    Unpack {
+        /// The sdist.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// A step failed; its output is included.
+    #[error("{step} failed:\n{output}")]
+    Step {
+        /// What was being done.
+        step: String,
+        /// What it printed.
+        output: String,
+    },
+    /// An I/O failure.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the hook for the sdist `file` (its `bytes`) with `python`; returns the `METADATA` text.
+pub fn prepare_metadata(python: &Path, file: &str, bytes: &[u8]) -> Result<String, BuildError> {
+    let work = tempfile::Builder::new()
+        .prefix("pinguard-build-")
+        .tempdir()?;
+    let source = unpack(file, bytes, &work.path().join("src"))?;
+    let (requires, backend, backend_path) = build_system(&source);
+
+    let env = work.path().join("env");
+    run(
+        Command::new(python).args(["-I", "-m", "venv"]).arg(&env),
+        "creating the build environment",
+    )?;
+    let env_python = env.join("bin").join("python");
+    if !requires.is_empty() {
+        run(
+            Command::new(&env_python)
+                .args([
+                    "-I",
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--quiet",
+                ])
+                .args(&requires),
+            &format!(
+                "installing the build requirements ({})",
+                requires.join(", ")
+            ),
+        )?;
+    }
+    let out = work.path().join("out");
+    fs_err::create_dir_all(&out)?;
+    let metadata = run(
+        Command::new(&env_python)
+            .args(["-I", "-c", HOOK])
+            .arg(&source)
+            .arg(&out)
+            .arg(&backend)
+            .arg(serde_json::to_string(&backend_path).unwrap_or_else(|_| "[]".into()))
+            .current_dir(&source),
+        &format!("the build backend `{backend}`"),
+    )?;
+    Ok(metadata)
+}
+
+/// Calls the hook, or builds a wheel when the backend has none, and prints METADATA.
+const HOOK: &str = r#"
+import importlib, json, os, sys, zipfile
+src, out, backend, backend_path = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+sys.path[:0] = [os.path.join(src, p) for p in backend_path]
+module, _, attr = backend.partition(":")
+hooks = importlib.import_module(module)
+for part in filter(None, attr.split(".")):
+    hooks = getattr(hooks, part)
+if hasattr(hooks, "prepare_metadata_for_build_wheel"):
+    name = hooks.prepare_metadata_for_build_wheel(out)
+    with open(os.path.join(out, name, "METADATA"), encoding="utf-8", errors="replace") as f:
+        text = f.read()
+else:
+    wheel = hooks.build_wheel(out)
+    with zipfile.ZipFile(os.path.join(out, wheel)) as z:
+        member = next(n for n in z.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+        text = z.read(member).decode("utf-8", "replace")
+sys.stdout.write(text)
+"#;
+
+fn run(command: &mut Command, step: &str) -> Result<String, BuildError> {
+    let output = command.output()?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stdout));
+    Err(BuildError::Step {
+        step: step.to_owned(),
+        output: text.trim().to_owned(),
+    })
+}
+
+/// Unpacks the sdist into `dest`; returns its top-level directory.
+fn unpack(file: &str, bytes: &[u8], dest: &Path) -> Result<PathBuf, BuildError> {
+    let error = |reason: String| BuildError::Unpack {
+        file: file.to_owned(),
+        reason,
+    };
+    fs_err::create_dir_all(dest)?;
+    match SdistExtension::split(file).map(|(_, ext)| ext) {
+        Some(SdistExtension::TarGz | SdistExtension::Tgz) => {
+            // `unpack` refuses entries that would land outside `dest`.
+            tar::Archive::new(flate2::read::MultiGzDecoder::new(bytes))
+                .unpack(dest)
+                .map_err(|e| error(e.to_string()))?;
+        }
+        Some(SdistExtension::Tar) => tar::Archive::new(bytes)
+            .unpack(dest)
+            .map_err(|e| error(e.to_string()))?,
+        Some(SdistExtension::Zip) => zip::ZipArchive::new(Cursor::new(bytes))
+            .and_then(|mut archive| archive.extract(dest))
+            .map_err(|e| error(e.to_string()))?,
+        _ => {
+            return Err(error(
+                "pinguard builds .tar.gz, .tgz, .tar and .zip sdists".into(),
+            ));
+        }
+    }
+    let mut entries = fs_err::read_dir(dest)?.collect::<Result<Vec<_>, _>>()?;
+    match entries.as_slice() {
+        [only] if only.path().is_dir() => Ok(entries.remove(0).path()),
+        _ => Ok(dest.to_owned()),
+    }
+}
+
+/// `[build-system]` of the project's pyproject.toml: requires, backend, backend-path. Without
+/// the file or the table, PEP 517's fallback: setuptools' legacy backend.
+fn build_system(source: &Path) -> (Vec<String>, String, Vec<String>) {
+    let fallback = (
+        vec!["setuptools>=40.8.0".to_owned()],
+        "setuptools.build_meta:__legacy__".to_owned(),
+        Vec::new(),
+    );
+    let Ok(text) = fs_err::read_to_string(source.join("pyproject.toml")) else {
+        return fallback;
+    };
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return fallback;
+    };
+    let Some(table) = doc.get("build-system").and_then(|t| t.as_table_like()) else {
+        return fallback;
+    };
+    let strings = |key: &str| -> Option<Vec<String>> {
+        Some(
+            table
+                .get(key)?
+                .as_array()?
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        )
+    };
+    let requires = strings("requires").unwrap_or_else(|| fallback.0.clone());
+    let backend = table
+        .get("build-backend")
+        .and_then(|v| v.as_str())
+        .map_or(fallback.1.clone(), str::to_owned);
+    let backend_path = strings("backend-path").unwrap_or_default();
+    (requires, backend, backend_path)
+}

@@ -1,0 +1,191 @@
+//! `pinguard check`: complete and consistent, per target?
+
+use std::time::Instant;
+
+use crate::check::{self, Subject, report};
+use crate::cli::{CheckArgs, OutputFormat};
+use crate::dependencies::{DependencyReader, Provenance};
+use crate::exit::ExitStatus;
+use crate::lock::{Lock, Package, pylock};
+use crate::locker::LockOptions;
+use crate::progress::Progress;
+use crate::report::{Reporter, Verbosity};
+use crate::requirements::SourceRef;
+use crate::settings::{IndexSettings, NetworkSettings, TargetChoice};
+
+use super::lock::{Purpose, prepare, run_locker};
+
+/// Runs `pinguard check`.
+pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
+    let CheckArgs {
+        source,
+        targets,
+        build_sdists,
+        format,
+        index,
+        network,
+    } = args;
+    let env = |name: &str| std::env::var(name).ok();
+    let network = NetworkSettings::resolve(network, &env);
+    let index = IndexSettings::resolve(index, &env)?;
+    let mut choices = TargetChoice::resolve_all(targets.pythons, targets.platforms)?;
+    if choices.is_empty() {
+        choices.push(TargetChoice::Interpreter(None));
+    }
+    let Some(targets) = super::resolve_targets(&choices, reporter) else {
+        return Ok(ExitStatus::Error);
+    };
+    let started = Instant::now();
+
+    // The packages: a lock read as it is, or a constraints file locked in memory.
+    let source_ref = SourceRef::from_arg(&source)?;
+    let (lock, http, lock_dir) =
+        if source.ends_with(".toml") && !matches!(source_ref, SourceRef::Stdin) {
+            let text = fs_err::read_to_string(&source)?;
+            let lock = match pylock::from_toml(&source, &text) {
+                Ok(lock) => lock,
+                Err(diagnostics) => {
+                    reporter.raw(&diagnostics.render(reporter.styled()));
+                    reporter.error(&format!("{source} cannot be checked"));
+                    return Ok(ExitStatus::Error);
+                }
+            };
+            let http = crate::http::HttpClient::new(
+                network.http(crate::settings::credential_urls_from_env(&env)),
+            )?;
+            (lock, http, super::lock_dir(std::path::Path::new(&source)))
+        } else {
+            let prepared = match prepare(
+                &source_ref,
+                &index,
+                &network,
+                false,
+                Purpose::Check,
+                reporter,
+            )? {
+                Ok(prepared) => prepared,
+                Err(status) => return Ok(status),
+            };
+            let options = LockOptions {
+                concurrency: network.concurrency,
+                refresh: Default::default(),
+                lock_dir: None,
+            };
+            let outcome = match run_locker(&prepared, None, &options, Purpose::Check, reporter) {
+                Ok(outcome) => outcome,
+                Err(status) => return Ok(status),
+            };
+            let http = crate::http::HttpClient::new(network.http(index.credential_urls()))?;
+            (outcome.lock, http, std::path::PathBuf::from("."))
+        };
+
+    let subjects = read_dependencies(
+        &lock,
+        &http,
+        &network,
+        &lock_dir,
+        build_sdists,
+        &targets,
+        reporter,
+    );
+    let findings = check::check(&subjects, &targets);
+    match format {
+        OutputFormat::Json => {
+            super::write_stdout(format!("{:#}\n", serde_json::to_value(&findings)?).as_bytes())?
+        }
+        OutputFormat::Human => super::write_stdout(report::human(&findings).as_bytes())?,
+    }
+    let count: usize = findings.targets.iter().map(|t| t.findings.len()).sum();
+    reporter.summary(&format!(
+        "Checked {} pins on {} target{} in {:.2} s: {count} finding{}{}",
+        lock.packages.len(),
+        targets.len(),
+        if targets.len() == 1 { "" } else { "s" },
+        started.elapsed().as_secs_f64(),
+        if count == 1 { "" } else { "s" },
+        if findings.applies_to_no_target.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} pins apply to no target",
+                findings.applies_to_no_target.len()
+            )
+        }
+    ));
+    Ok(if findings.is_clean() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// Reads what every package depends on, in parallel; with `build_sdists`, asks the PEP 517
+/// hook for packages whose sdist metadata may change when built.
+fn read_dependencies<'a>(
+    lock: &'a Lock,
+    http: &crate::http::HttpClient,
+    network: &NetworkSettings,
+    lock_dir: &std::path::Path,
+    build_sdists: bool,
+    targets: &[crate::target::Target],
+    reporter: &Reporter,
+) -> Vec<Subject<'a>> {
+    let packages: Vec<&Package> = lock.packages.iter().collect();
+    let reader = DependencyReader::new(http, network.cache_dir.as_deref(), lock_dir);
+    let progress = Progress::new(reporter.verbosity() == Verbosity::Quiet);
+    let results = reader.read_all(&packages, network.concurrency, &progress);
+    let mut subjects: Vec<Subject<'a>> = packages
+        .iter()
+        .zip(results)
+        .map(|(package, result)| Subject {
+            package,
+            dependencies: result.map_err(|e| e.to_string()),
+        })
+        .collect();
+    if build_sdists {
+        let python = targets
+            .iter()
+            .find_map(|t| t.interpreter())
+            .map(std::path::Path::to_owned);
+        for subject in &mut subjects {
+            let Ok(dependencies) = &subject.dependencies else {
+                continue;
+            };
+            if dependencies.provenance == Provenance::Wheel
+                || dependencies.provenance == Provenance::Built
+            {
+                continue;
+            }
+            let Some(sdist) = &subject.package.sdist else {
+                continue;
+            };
+            let built = crate::guard::python::find(python.as_deref().and_then(|p| p.to_str()))
+                .map_err(|e| e.to_string())
+                .and_then(|python| {
+                    let bytes = reader.locked_bytes(sdist).map_err(|e| e.to_string())?;
+                    crate::build::prepare_metadata(&python, &sdist.name, &bytes)
+                        .map_err(|e| e.to_string())
+                })
+                .and_then(|text| {
+                    reader
+                        .remember(sdist, Provenance::Built, text)
+                        .map_err(|e| e.to_string())
+                });
+            subject.dependencies = built;
+        }
+    }
+    let stats = &reader.stats;
+    let load =
+        |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);
+    reporter.info(&format!(
+        "dependencies of {} packages: {} cached, {} .metadata files ({} absent), {} range requests, {} whole files, {} received",
+        packages.len(),
+        load(&stats.cached),
+        load(&stats.metadata_files),
+        load(&stats.metadata_misses),
+        load(&stats.range_requests),
+        load(&stats.whole_files),
+        super::human_bytes(load(&stats.bytes)),
+    ));
+    subjects
+}

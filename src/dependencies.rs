@@ -1,0 +1,462 @@
+//! What a locked package depends on, read from the cheapest source that has it.
+//!
+//! For a package with wheels, one wheel (a pure-Python one when there is one) is read:
+//!
+//! 1. its PEP 658 `.metadata` file, tried unless the index said there is none (indexes and
+//!    mirrors often serve it without advertising it);
+//! 2. else HTTP range requests for the zip's tail and the `METADATA` member alone;
+//! 3. else, when the server ignores ranges, the whole wheel, checked against the lock's sha256.
+//!
+//! A package with only an sdist is downloaded (and checked) and its `PKG-INFO` read, else its
+//! `*.egg-info/requires.txt`. Such dependencies are labelled by [`Provenance`]: PEP 643 says
+//! they can be trusted without a build only for Metadata-Version 2.2+ without
+//! `Dynamic: Requires-Dist`. With `--build-sdists` the PEP 517
+//! `prepare_metadata_for_build_wheel` hook gives the authoritative answer instead
+//! ([`crate::build`]).
+//!
+//! The metadata of a file never changes, so it is cached by the file's sha256
+//! (`metadata-v1/<sha256>` under the cache root).
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pep440_rs::VersionSpecifiers;
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::{Durability, write_with};
+use crate::digest::Sha256;
+use crate::filename::{DistFilename, WheelFilename};
+use crate::http::HttpClient;
+use crate::lock::{EntryLocation, FileEntry, Package};
+use crate::marker::Dependency;
+use crate::metadata::{self, CoreMetadata, MetadataError, requires_txt};
+use crate::safe_url::SafeUrl;
+
+/// Where dependencies were read, which says how far they can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provenance {
+    /// A wheel's METADATA (or its PEP 658 copy): what pip installs against.
+    Wheel,
+    /// An sdist's PKG-INFO, Metadata-Version 2.2+ without `Dynamic: Requires-Dist`.
+    SdistStatic,
+    /// An sdist's PKG-INFO that PEP 643 does not let us trust: a build may say otherwise.
+    SdistDynamic,
+    /// An sdist's `*.egg-info/requires.txt`, written by whoever built the sdist.
+    RequiresTxt,
+    /// The PEP 517 `prepare_metadata_for_build_wheel` hook, run on the target interpreter.
+    Built,
+}
+
+impl Provenance {
+    /// Whether findings based on these dependencies need a caveat.
+    pub fn may_differ_when_built(self) -> bool {
+        matches!(self, Self::SdistDynamic | Self::RequiresTxt)
+    }
+
+    /// How the lock and reports name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Wheel => "wheel",
+            Self::SdistStatic => "sdist",
+            Self::SdistDynamic => "sdist-dynamic",
+            Self::RequiresTxt => "requires-txt",
+            Self::Built => "built",
+        }
+    }
+
+    /// Parses [`Provenance::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Wheel,
+            Self::SdistStatic,
+            Self::SdistDynamic,
+            Self::RequiresTxt,
+            Self::Built,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == text)
+    }
+}
+
+/// A package's dependencies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependencies {
+    /// `Requires-Dist`, parsed, with the text as written.
+    pub requires_dist: Vec<Dependency>,
+    /// `Requires-Dist` values that do not parse: `(value, error)`.
+    pub invalid: Vec<(String, String)>,
+    /// Where they were read.
+    pub provenance: Provenance,
+    /// The file they were read from.
+    pub file: String,
+    /// `Requires-Python` from the metadata, when valid.
+    pub requires_python: Option<VersionSpecifiers>,
+}
+
+/// Why dependencies could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DependencyError {
+    /// The package lists no file.
+    #[error("no file to read dependencies from")]
+    NoFile,
+    /// Reading failed.
+    #[error("{file}: {source}")]
+    Metadata {
+        /// The file.
+        file: String,
+        /// Why.
+        source: Box<MetadataError>,
+    },
+    /// A downloaded file is not what the lock holds.
+    #[error(
+        "{file}: the served bytes do not match the lock (expected sha256:{expected}, computed sha256:{computed})"
+    )]
+    Drift {
+        /// The file.
+        file: String,
+        /// The locked digest.
+        expected: Sha256,
+        /// The served one.
+        computed: Sha256,
+    },
+    /// The sdist has neither PKG-INFO nor requires.txt.
+    #[error("{file} has neither PKG-INFO nor *.egg-info/requires.txt")]
+    NothingInSdist {
+        /// The sdist.
+        file: String,
+    },
+    /// The local file could not be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Building metadata with the PEP 517 hook failed.
+    #[error("{file}: {reason}")]
+    Build {
+        /// The sdist.
+        file: String,
+        /// What the build said.
+        reason: String,
+    },
+}
+
+/// What reading cost, for reports and benchmarks.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Packages answered from the cache.
+    pub cached: AtomicU64,
+    /// `.metadata` files fetched.
+    pub metadata_files: AtomicU64,
+    /// Requests that found no `.metadata` file.
+    pub metadata_misses: AtomicU64,
+    /// Range requests made.
+    pub range_requests: AtomicU64,
+    /// Whole files downloaded.
+    pub whole_files: AtomicU64,
+    /// Bytes received, all sources.
+    pub bytes: AtomicU64,
+}
+
+/// A cached record: the metadata text and where it came from.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    provenance: Provenance,
+    file: String,
+    text: String,
+}
+
+/// Reads dependencies of locked packages.
+#[derive(Debug)]
+pub struct DependencyReader<'a> {
+    http: &'a HttpClient,
+    cache: Option<PathBuf>,
+    lock_dir: PathBuf,
+    /// What reading cost.
+    pub stats: Stats,
+}
+
+impl<'a> DependencyReader<'a> {
+    /// A reader using `http`, caching under `cache_root` (when any), resolving the lock's
+    /// relative paths against `lock_dir`.
+    pub fn new(http: &'a HttpClient, cache_root: Option<&Path>, lock_dir: &Path) -> Self {
+        Self {
+            http,
+            cache: cache_root.map(|root| root.join("metadata-v1")),
+            lock_dir: lock_dir.to_owned(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The dependencies of `package`.
+    pub fn read(&self, package: &Package) -> Result<Dependencies, DependencyError> {
+        if let Some(wheel) = pick_wheel(package) {
+            let record = match self.cached(wheel) {
+                Some(record) => record,
+                None => self.store(wheel, self.wheel_record(wheel)?),
+            };
+            return parse_record(&record);
+        }
+        if let Some(sdist) = &package.sdist {
+            let record = match self.cached(sdist) {
+                Some(record) => record,
+                None => self.store(sdist, self.sdist_record(package, sdist)?),
+            };
+            return parse_record(&record);
+        }
+        Err(DependencyError::NoFile)
+    }
+
+    /// The dependencies of every package, in parallel on `concurrency` threads; a package the
+    /// lock already records dependencies for is answered from the lock.
+    pub fn read_all(
+        &self,
+        packages: &[&Package],
+        concurrency: usize,
+        progress: &crate::progress::Progress,
+    ) -> Vec<Result<Dependencies, DependencyError>> {
+        use rayon::prelude::*;
+        let bar = progress.bar(packages.len() as u64, "reading dependencies");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(concurrency.max(1))
+            .thread_name(|i| format!("pinguard-metadata-{i}"))
+            .build()
+            .expect("a thread pool of a few threads can be created");
+        let results = pool.install(|| {
+            packages
+                .par_iter()
+                .map(|package| {
+                    let result = match &package.dependencies {
+                        Some(recorded) => Ok(Dependencies {
+                            requires_dist: recorded.requires_dist.clone(),
+                            invalid: Vec::new(),
+                            provenance: recorded.provenance,
+                            file: recorded.file.clone(),
+                            requires_python: None,
+                        }),
+                        None => self.read(package),
+                    };
+                    bar.inc(1);
+                    result
+                })
+                .collect()
+        });
+        bar.finish_and_clear();
+        results
+    }
+
+    /// Records the metadata an outside source produced for a file (the PEP 517 hook).
+    pub fn remember(
+        &self,
+        entry: &FileEntry,
+        provenance: Provenance,
+        text: String,
+    ) -> Result<Dependencies, DependencyError> {
+        let record = self.store(
+            entry,
+            Record {
+                provenance,
+                file: entry.name.clone(),
+                text,
+            },
+        );
+        parse_record(&record)
+    }
+
+    /// The locked bytes of a file: downloaded (or read) and checked against the lock.
+    pub fn locked_bytes(&self, entry: &FileEntry) -> Result<Vec<u8>, DependencyError> {
+        let bytes = match &entry.location {
+            EntryLocation::Url(url) => {
+                let url = SafeUrl::parse(url).map_err(|e| DependencyError::Metadata {
+                    file: entry.name.clone(),
+                    source: Box::new(MetadataError::InvalidField {
+                        field: "url",
+                        value: url.clone(),
+                        reason: e.to_string(),
+                    }),
+                })?;
+                self.stats.whole_files.fetch_add(1, Ordering::Relaxed);
+                self.http
+                    .get_bytes(&url, &Default::default())
+                    .map_err(|e| metadata_error(entry, e.into()))?
+            }
+            EntryLocation::Path(path) => {
+                fs_err::read(self.lock_dir.join(path)).map_err(|source| DependencyError::Io {
+                    file: entry.name.clone(),
+                    source,
+                })?
+            }
+        };
+        self.stats
+            .bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let computed = Sha256::of(&bytes);
+        if computed != entry.sha256 {
+            return Err(DependencyError::Drift {
+                file: entry.name.clone(),
+                expected: entry.sha256,
+                computed,
+            });
+        }
+        Ok(bytes)
+    }
+
+    fn wheel_record(&self, entry: &FileEntry) -> Result<Record, DependencyError> {
+        let wheel = WheelFilename::parse(&entry.name).ok_or(DependencyError::NoFile)?;
+        let record = |text: Vec<u8>| Record {
+            provenance: Provenance::Wheel,
+            file: entry.name.clone(),
+            text: String::from_utf8_lossy(&text).into_owned(),
+        };
+        if let EntryLocation::Url(url) = &entry.location
+            && let Ok(url) = SafeUrl::parse(url)
+        {
+            match metadata::fetch_metadata_file(self.http, &url, None) {
+                Ok(Some(text)) => {
+                    self.stats.metadata_files.fetch_add(1, Ordering::Relaxed);
+                    self.stats
+                        .bytes
+                        .fetch_add(text.len() as u64, Ordering::Relaxed);
+                    return Ok(record(text));
+                }
+                Ok(None) => {
+                    self.stats.metadata_misses.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(metadata_error(entry, e)),
+            }
+            match metadata::wheel_metadata_by_range(self.http, &url, entry.size, &wheel) {
+                Ok((text, stats)) => {
+                    self.stats
+                        .range_requests
+                        .fetch_add(u64::from(stats.requests), Ordering::Relaxed);
+                    self.stats.bytes.fetch_add(stats.bytes, Ordering::Relaxed);
+                    return Ok(record(text));
+                }
+                Err(e) if e.is_range_unsupported() => {}
+                Err(e) => return Err(metadata_error(entry, e)),
+            }
+        }
+        let bytes = self.locked_bytes(entry)?;
+        metadata::wheel_metadata(Cursor::new(bytes), &wheel)
+            .map(record)
+            .map_err(|e| metadata_error(entry, e))
+    }
+
+    fn sdist_record(
+        &self,
+        package: &Package,
+        entry: &FileEntry,
+    ) -> Result<Record, DependencyError> {
+        let Some(DistFilename::Sdist(sdist)) = DistFilename::parse(&entry.name, &package.name)
+        else {
+            return Err(DependencyError::NoFile);
+        };
+        let bytes = self.locked_bytes(entry)?;
+        let found =
+            metadata::sdist_metadata(&bytes, &sdist).map_err(|e| metadata_error(entry, e))?;
+        let pkg_info = found
+            .pkg_info
+            .as_deref()
+            .and_then(|bytes| CoreMetadata::parse(bytes).ok().map(|m| (m, bytes)));
+        let record = |provenance, text: String| Record {
+            provenance,
+            file: entry.name.clone(),
+            text,
+        };
+        // PKG-INFO unless it lists nothing and requires.txt lists something: older setuptools
+        // wrote dependencies only to requires.txt.
+        match (pkg_info, found.requires_txt) {
+            (Some((metadata, _)), Some(requires)) if metadata.requires_dist.is_empty() => {
+                Ok(record(Provenance::RequiresTxt, requires))
+            }
+            (Some((metadata, bytes)), _) => {
+                let provenance = if metadata.dependencies_are_static() {
+                    Provenance::SdistStatic
+                } else {
+                    Provenance::SdistDynamic
+                };
+                Ok(record(
+                    provenance,
+                    String::from_utf8_lossy(bytes).into_owned(),
+                ))
+            }
+            (None, Some(requires)) => Ok(record(Provenance::RequiresTxt, requires)),
+            (None, None) => Err(DependencyError::NothingInSdist {
+                file: entry.name.clone(),
+            }),
+        }
+    }
+
+    fn cache_path(&self, entry: &FileEntry) -> Option<PathBuf> {
+        Some(self.cache.as_ref()?.join(entry.sha256.to_string()))
+    }
+
+    fn cached(&self, entry: &FileEntry) -> Option<Record> {
+        let record: Record =
+            serde_json::from_slice(&fs_err::read(self.cache_path(entry)?).ok()?).ok()?;
+        self.stats.cached.fetch_add(1, Ordering::Relaxed);
+        Some(record)
+    }
+
+    fn store(&self, entry: &FileEntry, record: Record) -> Record {
+        if let (Some(path), Ok(json)) = (self.cache_path(entry), serde_json::to_vec(&record))
+            && let Some(dir) = path.parent()
+            && fs_err::create_dir_all(dir).is_ok()
+        {
+            let _ = write_with(&path, Durability::Unsynced, |file| {
+                std::io::Write::write_all(file, &json)
+            });
+        }
+        record
+    }
+}
+
+fn metadata_error(entry: &FileEntry, error: MetadataError) -> DependencyError {
+    DependencyError::Metadata {
+        file: entry.name.clone(),
+        source: Box::new(error),
+    }
+}
+
+/// A pure-Python wheel when the package has one (its metadata is the same everywhere), else
+/// the first wheel by name.
+fn pick_wheel(package: &Package) -> Option<&FileEntry> {
+    package
+        .wheels
+        .iter()
+        .filter(|w| WheelFilename::parse(&w.name).is_some())
+        .min_by_key(|w| {
+            let pure = WheelFilename::parse(&w.name)
+                .is_some_and(|f| f.platform.iter().any(|p| p == "any"));
+            (!pure, w.name.clone())
+        })
+}
+
+fn parse_record(record: &Record) -> Result<Dependencies, DependencyError> {
+    if record.provenance == Provenance::RequiresTxt {
+        let parsed = requires_txt::parse(&record.text);
+        return Ok(Dependencies {
+            requires_dist: parsed.requires_dist,
+            invalid: parsed.invalid_requires_dist,
+            provenance: record.provenance,
+            file: record.file.clone(),
+            requires_python: None,
+        });
+    }
+    let parsed =
+        CoreMetadata::parse(record.text.as_bytes()).map_err(|e| DependencyError::Metadata {
+            file: record.file.clone(),
+            source: Box::new(e),
+        })?;
+    Ok(Dependencies {
+        requires_dist: parsed.requires_dist,
+        invalid: parsed.invalid_requires_dist,
+        provenance: record.provenance,
+        file: record.file.clone(),
+        requires_python: parsed.requires_python,
+    })
+}
