@@ -281,6 +281,10 @@ pub struct InstallArgs {
     /// [default: $VIRTUAL_ENV's python, else python3 on PATH]
     #[arg(long, value_name = "PYTHON", env = "PINGUARD_PYTHON")]
     pub python: Option<String>,
+    /// Install only what these requirement files need (repeatable): their lines and, through
+    /// the dependencies the lock records (`lock --dependencies`), everything they depend on.
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirements: Vec<String>,
     /// How to reach the files.
     #[command(flatten)]
     pub network: NetworkArgs,

@@ -1,6 +1,14 @@
 //! `pinguard install`: verify every file a target needs, then let pip install exactly those.
 
+use crate::cache::{Cache, CacheMode};
 use crate::cli::InstallArgs;
+use crate::guard::LockedFiles;
+use crate::guard::closure::closure;
+use crate::lock::Lock;
+use crate::requirements::{self, ParseError, SourceRef};
+use crate::target::Target;
+
+use super::lock::InputLoader;
 use crate::exit::ExitStatus;
 use crate::guard::select::select;
 use crate::report::Reporter;
@@ -11,6 +19,7 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
     let InstallArgs {
         lock,
         python,
+        requirements,
         network,
         pip_args,
     } = args;
@@ -21,7 +30,12 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
     let Some(target) = super::resolve_target(&choice, reporter) else {
         return Ok(ExitStatus::Error);
     };
-    let selection = select(locked.lock(), &target);
+    let guard = super::GuardNetwork::resolve(network)?;
+    let needed = match needed_part(&locked, &requirements, &target, &guard, reporter)? {
+        Ok(needed) => needed,
+        Err(status) => return Ok(status),
+    };
+    let selection = select(needed.as_ref().unwrap_or(locked.lock()), &target);
     if !selection.errors.is_empty() {
         for error in &selection.errors {
             reporter.error(&format!("{}: {error}", target.label()));
@@ -36,7 +50,6 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
             target.label()
         ));
     }
-    let guard = super::GuardNetwork::resolve(network)?;
     let python = target
         .interpreter()
         .expect("a probed target knows its interpreter");
@@ -48,4 +61,58 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
         &pip_args,
         reporter,
     )
+}
+
+/// With `-r` files, the part of the lock they need on `target` (`None`: the whole lock);
+/// `Err(status)` after reporting why it cannot be had.
+fn needed_part(
+    locked: &LockedFiles,
+    requirement_files: &[String],
+    target: &Target,
+    guard: &super::GuardNetwork,
+    reporter: &Reporter,
+) -> anyhow::Result<Result<Option<Lock>, ExitStatus>> {
+    if requirement_files.is_empty() {
+        return Ok(Ok(None));
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let cache = Cache::disabled(CacheMode::Normal);
+    let loader = InputLoader {
+        http: &guard.http,
+        cache: &cache,
+    };
+    let mut specs = Vec::new();
+    for file in requirement_files {
+        match requirements::parse_specs(&SourceRef::from_arg(file)?, &loader, &env) {
+            Ok(found) => specs.extend(found),
+            Err(ParseError::Invalid(diagnostics)) => {
+                reporter.raw(&diagnostics.render(reporter.styled()));
+                reporter.error("nothing was installed");
+                return Ok(Err(ExitStatus::Error));
+            }
+            Err(e) => {
+                reporter.error(&e.to_string());
+                return Ok(Err(ExitStatus::Error));
+            }
+        }
+    }
+    match closure(locked.lock(), &specs, target) {
+        Ok(names) => {
+            let mut part = locked.lock().clone();
+            part.packages.retain(|p| names.contains(&p.name));
+            reporter.info(&format!(
+                "the requirements need {} of the lock's {} packages",
+                part.packages.len(),
+                locked.lock().packages.len()
+            ));
+            Ok(Ok(Some(part)))
+        }
+        Err(errors) => {
+            for error in &errors {
+                reporter.error(&format!("{}: {error}", target.label()));
+            }
+            reporter.error("nothing was installed");
+            Ok(Err(ExitStatus::Failure))
+        }
+    }
 }

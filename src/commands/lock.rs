@@ -352,9 +352,11 @@ fn read_previous(path: &Path) -> anyhow::Result<Lock> {
 
 /// Reads requirements files from disk, standard input, or HTTP (through the page cache, so
 /// that `--offline` works for a URL read before).
-struct InputLoader<'a> {
-    http: &'a HttpClient,
-    cache: &'a Cache,
+pub(super) struct InputLoader<'a> {
+    /// The client for URLs.
+    pub http: &'a HttpClient,
+    /// The cache URLs go through.
+    pub cache: &'a Cache,
 }
 
 impl Loader for InputLoader<'_> {

@@ -13,6 +13,7 @@
 //! the size when the lock has it. A file name from the lock is used as a path component only
 //! after [`safe_file_name`] accepted it.
 
+pub mod closure;
 pub mod fetch;
 pub mod python;
 pub mod select;

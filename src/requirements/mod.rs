@@ -33,6 +33,7 @@ use pep508_rs::{ExtraName, MarkerTree, PackageName, Requirement, VerbatimUrl, Ve
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::digest::Sha256;
+use crate::marker::Dependency;
 use crate::safe_url::SafeUrl;
 use lines::{LogicalLine, Token, logical_lines, tokens};
 
@@ -274,6 +275,50 @@ pub fn parse(
     loader: &dyn Loader,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Requirements, ParseError> {
+    let (parser, bytes) = run(root, loader, env, Mode::Pins)?;
+    Ok(Requirements {
+        source: root.clone(),
+        source_sha256: Sha256::of(&bytes),
+        pins: parser.pins,
+        index: parser.index,
+    })
+}
+
+/// A requirement of a project (`oslo.config>=9.0`), as `install -r` reads them.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The requirement, with its text.
+    pub dependency: Dependency,
+    /// Where it was written.
+    pub location: Location,
+}
+
+/// Reads the requirements `root` and its `-r` includes state, ranges and all, for choosing
+/// what to install from a lock. Lines of `-c` constraints files are skipped: the lock already
+/// fixes every version.
+pub fn parse_specs(
+    root: &SourceRef,
+    loader: &dyn Loader,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Spec>, ParseError> {
+    run(root, loader, env, Mode::Specs).map(|(parser, _)| parser.specs)
+}
+
+/// What the parser collects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Exact pins, for a lock.
+    Pins,
+    /// Requirements with any specifier, for `install -r`.
+    Specs,
+}
+
+fn run<'a>(
+    root: &SourceRef,
+    loader: &'a dyn Loader,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    mode: Mode,
+) -> Result<(Parser<'a>, Vec<u8>), ParseError> {
     let bytes = loader.load(root).map_err(|reason| ParseError::Load {
         file: root.to_string(),
         reason,
@@ -281,9 +326,12 @@ pub fn parse(
     let mut parser = Parser {
         loader,
         env,
+        mode,
         stack: Vec::new(),
+        constraints_depth: 0,
         done: HashSet::new(),
         pins: Vec::new(),
+        specs: Vec::new(),
         seen: HashMap::new(),
         unpinned: Vec::new(),
         index: IndexOptions::default(),
@@ -291,20 +339,17 @@ pub fn parse(
         files_read: Vec::new(),
     };
     parser.read(root, &bytes);
-    parser.check_unpinned();
+    if mode == Mode::Pins {
+        parser.check_unpinned();
+    }
     if !parser.errors.is_empty() {
         // In reading order: files as they were included, lines top to bottom.
-        let mut errors = parser.errors;
+        let mut errors = std::mem::take(&mut parser.errors);
         let order = |file: &str| parser.files_read.iter().position(|f| &**f == file);
         errors.sort_by_key(|d| (order(&d.file), d.line));
         return Err(ParseError::Invalid(Diagnostics(errors)));
     }
-    Ok(Requirements {
-        source: root.clone(),
-        source_sha256: Sha256::of(&bytes),
-        pins: parser.pins,
-        index: parser.index,
-    })
+    Ok((parser, bytes))
 }
 
 /// A requirement with a range or no version: fine if a pin covers it.
@@ -317,8 +362,13 @@ struct Unpinned {
 struct Parser<'a> {
     loader: &'a dyn Loader,
     env: &'a dyn Fn(&str) -> Option<String>,
+    mode: Mode,
     /// Files being read, outermost first: an include of one of them is a loop.
     stack: Vec<SourceRef>,
+    /// How many of the files being read were included with `-c`.
+    constraints_depth: usize,
+    /// Requirements read in [`Mode::Specs`].
+    specs: Vec<Spec>,
     /// Files fully read: a second include of one of them adds nothing.
     done: HashSet<SourceRef>,
     pins: Vec<Pin>,
@@ -477,7 +527,12 @@ impl Parser<'_> {
         match (option, value) {
             (GlobalOption::Requirement | GlobalOption::Constraint, Some((value, span))) => {
                 match SourceRef::resolve(value, Some(source)) {
-                    Ok(include) => self.include(cx, include, span),
+                    Ok(include) => {
+                        let constraints = option == GlobalOption::Constraint;
+                        self.constraints_depth += usize::from(constraints);
+                        self.include(cx, include, span);
+                        self.constraints_depth -= usize::from(constraints);
+                    }
                     Err(e) => self.errors.push(url_error(e, span, "path or URL")),
                 }
             }
@@ -498,18 +553,24 @@ impl Parser<'_> {
             (GlobalOption::NoIndex, _) => self.index.no_index = true,
             (GlobalOption::Editable, value) => {
                 let span = value.map_or(0..cx.line.expanded.len(), |(_, span)| span);
-                self.errors.push(
-                    cx.diagnostic(
-                        0..span.end,
+                let (message, help) = match self.mode {
+                    Mode::Pins => (
                         "an editable install cannot be locked",
-                        "editable",
-                        Some(
-                            "remove this line from the file you lock; install the project itself \
-                         with `pip install --no-deps -e .` after the locked dependencies"
-                                .into(),
-                        ),
+                        "remove this line from the file you lock; install the project itself \
+                         with `pip install --no-deps -e .` after the locked dependencies",
                     ),
-                );
+                    Mode::Specs => (
+                        "an editable install is not in a lock",
+                        "remove this line; install the project itself with \
+                         `python -m pip install --no-deps -e .` after `pinguard install`",
+                    ),
+                };
+                self.errors.push(cx.diagnostic(
+                    0..span.end,
+                    message,
+                    "editable",
+                    Some(help.into()),
+                ));
             }
             // Options that change how pip picks among files do not change which files exist:
             // a lock holds every file of the pinned version.
@@ -586,6 +647,21 @@ impl Parser<'_> {
                 return;
             }
         };
+        if self.mode == Mode::Specs {
+            if self.constraints_depth > 0 {
+                return;
+            }
+            if !matches!(requirement.version_or_url, Some(VersionOrUrl::Url(_))) {
+                match Dependency::from_str(text) {
+                    Ok(dependency) => self.specs.push(Spec {
+                        dependency,
+                        location: cx.location(),
+                    }),
+                    Err(e) => unreachable!("parsed once already: {e}"),
+                }
+                return;
+            }
+        }
         let name = requirement.name.clone();
         let diagnostic = |message: String, label: &str, help: String| {
             cx.diagnostic(span.clone(), message, label, Some(help))

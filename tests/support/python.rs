@@ -279,6 +279,13 @@ impl Venv {
         )
     }
 
+    /// The venv something else made at `dir`.
+    pub fn at(dir: &Path) -> Venv {
+        Venv {
+            dir: dir.to_owned(),
+        }
+    }
+
     /// Makes a venv at `dir` with `python -m venv` (pip included, from the
     /// wheel bundled with Python: no network).
     pub fn create(python: &Path, dir: &Path) -> io::Result<Venv> {
