@@ -15,7 +15,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifier};
-use pep508_rs::{ExtraName, MarkerEnvironment, Requirement};
+use pep508_rs::{ExtraName, MarkerEnvironment, Requirement, VersionOrUrl};
 
 /// A requirement of a package on another, and its text as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,37 @@ impl Dependency {
     /// The marker as written, if any.
     pub fn marker_text(&self) -> Option<&str> {
         marker_part(&self.text)
+    }
+
+    /// Whether a package at `version` satisfies this requirement (a direct URL never does: a
+    /// lock entry comes from an index).
+    pub fn admits(&self, version: Option<&Version>) -> bool {
+        match (&self.requirement.version_or_url, version) {
+            (Some(VersionOrUrl::VersionSpecifier(specifiers)), Some(version)) => {
+                specifiers.contains(version)
+            }
+            (Some(VersionOrUrl::Url(_)), _) => false,
+            _ => true,
+        }
+    }
+
+    /// The requirement without its marker, for messages about a target where the marker
+    /// held: `host[feat]>=1`.
+    pub fn without_marker(&self) -> String {
+        let requirement = &self.requirement;
+        let mut text = requirement.name.to_string();
+        if !requirement.extras.is_empty() {
+            let extras: Vec<String> = requirement.extras.iter().map(ToString::to_string).collect();
+            text.push_str(&format!("[{}]", extras.join(",")));
+        }
+        match &requirement.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+                text.push_str(&specifiers.to_string())
+            }
+            Some(VersionOrUrl::Url(url)) => text.push_str(&format!(" @ {url}")),
+            None => {}
+        }
+        text
     }
 
     /// Whether pip would install this dependency in `env` when `extras` were requested.

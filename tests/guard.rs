@@ -70,20 +70,6 @@ fn names_in(dir: &Path) -> Vec<String> {
 }
 
 /// `name version` of what a venv has installed, pip and setuptools left out.
-fn installed(venv: &Venv) -> Vec<String> {
-    let out = venv.run_python([
-        "-c",
-        "import importlib.metadata as m\n\
-         print('\\n'.join(sorted(f\"{d.metadata['Name']} {d.version}\" for d in m.distributions()\n\
-         if d.metadata['Name'] not in ('pip', 'setuptools', 'wheel'))))",
-    ]);
-    out.assert_success();
-    out.stdout
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
 
 #[test]
 fn fetch_all_then_verify_the_wheelhouse() {
@@ -434,7 +420,7 @@ fn install_puts_exactly_the_locked_files_into_the_environment() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     // delta's marker excludes Linux; gamma has no Linux wheel and is built from its sdist.
-    assert_eq!(installed(&venv), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
+    assert_eq!(venv.installed(), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
     let out = venv.run_python([
         "-c",
         "import alpha, beta, gamma; print(alpha.VALUE, beta.B, gamma.G)",
@@ -471,7 +457,7 @@ fn a_tampered_wheel_or_sdist_means_nothing_is_installed() {
             "{}",
             run.stderr
         );
-        assert_eq!(installed(&venv), Vec::<String>::new(), "{file}");
+        assert_eq!(venv.installed(), Vec::<String>::new(), "{file}");
     }
 }
 
@@ -508,14 +494,14 @@ fn sync_reports_then_adds_and_removes() {
         summary.ends_with(": 3 to install, 1 not in the lock"),
         "{summary}"
     );
-    assert_eq!(installed(&venv), ["alpha 0.9", "extra 1.0"]);
+    assert_eq!(venv.installed(), ["alpha 0.9", "extra 1.0"]);
 
     let run = pinguard(
         dir.path(),
         &["sync", "--python", &python, "--remove-extraneous"],
     );
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(installed(&venv), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
+    assert_eq!(venv.installed(), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
 
     let run = pinguard(dir.path(), &["sync", "--python", &python, "--dry-run"]);
     assert_eq!(run.code, 0, "{run:?}");

@@ -120,21 +120,6 @@ fn isolated<'c>(command: &'c mut Command, venv: &Venv, home: &Path) -> &'c mut C
         .env("NO_COLOR", "1")
 }
 
-fn installed(venv: &Venv) -> Vec<String> {
-    let out = venv.run_python([
-        "-c",
-        "import importlib.metadata as m\n\
-         print('\\n'.join(sorted(d.metadata['Name'] for d in m.distributions()\n\
-         if d.metadata['Name'] not in ('pip', 'setuptools', 'wheel'))))",
-    ]);
-    out.assert_success();
-    out.stdout
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn the_tox_recipe_installs_only_what_the_project_needs_from_the_lock() {
     let index = recipe_index();
@@ -151,8 +136,13 @@ fn the_tox_recipe_installs_only_what_the_project_needs_from_the_lock() {
         tox_run(line, &project, &venv, dir.path()).assert_success();
     }
     assert_eq!(
-        installed(&venv),
-        ["alpha", "beta", "example-service", "gamma"]
+        venv.installed(),
+        [
+            "alpha 1.0",
+            "beta 2.0",
+            "example-service 0.1.0",
+            "gamma 1.0"
+        ]
     );
 }
 
@@ -176,7 +166,7 @@ fn the_tox_recipe_stops_before_anything_is_installed_when_a_file_drifts() {
             .contains("error: beta-2.0.tar.gz does not match the lock (beta==2.0)"),
         "{out}"
     );
-    assert_eq!(installed(&venv), Vec::<String>::new());
+    assert_eq!(venv.installed(), Vec::<String>::new());
 }
 
 #[test]
@@ -237,7 +227,12 @@ fn the_ci_pre_install_step() {
     out.assert_success();
     let ci_venv = Venv::at(&project.join(".venv"));
     assert_eq!(
-        installed(&ci_venv),
-        ["alpha", "beta", "example-service", "gamma"]
+        ci_venv.installed(),
+        [
+            "alpha 1.0",
+            "beta 2.0",
+            "example-service 0.1.0",
+            "gamma 1.0"
+        ]
     );
 }

@@ -20,7 +20,7 @@ pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pep508_rs::{ExtraName, PackageName, VersionOrUrl};
+use pep508_rs::{ExtraName, PackageName};
 use serde::Serialize;
 
 use crate::dependencies::Dependencies;
@@ -257,7 +257,7 @@ fn check_target(subjects: &[Subject<'_>], applying: &[usize], target: &Target) -
                 continue;
             }
             let requirement = &dependency.requirement;
-            let text = requirement_text(requirement);
+            let text = dependency.without_marker();
             let Some(pins) = by_name.get(&requirement.name) else {
                 findings.insert(Finding::Uncovered {
                     name: requirement.name.to_string(),
@@ -269,14 +269,7 @@ fn check_target(subjects: &[Subject<'_>], applying: &[usize], target: &Target) -
             };
             for &pin in pins {
                 let package = subjects[pin].package;
-                let satisfied = match (&requirement.version_or_url, &package.version) {
-                    (Some(VersionOrUrl::VersionSpecifier(specifiers)), Some(version)) => {
-                        specifiers.contains(version)
-                    }
-                    (Some(VersionOrUrl::Url(_)), _) => false,
-                    _ => true,
-                };
-                if !satisfied {
+                if !dependency.admits(package.version.as_ref()) {
                     findings.insert(Finding::Violation {
                         pin: pin_name(package),
                         dependent: dependent.clone(),
@@ -304,19 +297,4 @@ fn pin_name(package: &Package) -> String {
         Some(version) => format!("{}=={version}", package.name),
         None => package.name.to_string(),
     }
-}
-
-/// The requirement without its marker (the marker was true, so it says nothing here).
-fn requirement_text(requirement: &pep508_rs::Requirement) -> String {
-    let mut text = requirement.name.to_string();
-    if !requirement.extras.is_empty() {
-        let extras: Vec<String> = requirement.extras.iter().map(ToString::to_string).collect();
-        text.push_str(&format!("[{}]", extras.join(",")));
-    }
-    match &requirement.version_or_url {
-        Some(VersionOrUrl::VersionSpecifier(specifiers)) => text.push_str(&specifiers.to_string()),
-        Some(VersionOrUrl::Url(url)) => text.push_str(&format!(" @ {url}")),
-        None => {}
-    }
-    text
 }

@@ -6,7 +6,6 @@ use crate::cli::FetchArgs;
 use crate::exit::ExitStatus;
 use crate::guard::Locked;
 use crate::guard::fetch::{FetchOptions, Origin, fetch};
-use crate::guard::select::select;
 use crate::progress::Progress;
 use crate::report::Reporter;
 use crate::settings::TargetChoice;
@@ -30,14 +29,11 @@ pub fn run(args: FetchArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         let Some(target) = super::resolve_target(&choice, reporter) else {
             return Ok(ExitStatus::Error);
         };
-        let selection = select(locked.lock(), &target);
-        if !selection.errors.is_empty() {
-            for error in &selection.errors {
-                reporter.error(&format!("{}: {error}", target.label()));
-            }
-            reporter.error("nothing was fetched");
+        let Some(selection) =
+            super::select_or_report(locked.lock(), &target, "nothing was fetched", reporter)
+        else {
             return Ok(ExitStatus::Failure);
-        }
+        };
         reporter.info(&format!("target: {}", target.label()));
         selection.files
     };

@@ -10,7 +10,6 @@ use crate::target::Target;
 
 use super::lock::InputLoader;
 use crate::exit::ExitStatus;
-use crate::guard::select::select;
 use crate::report::Reporter;
 use crate::settings::TargetChoice;
 
@@ -35,14 +34,14 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
         Ok(needed) => needed,
         Err(status) => return Ok(status),
     };
-    let selection = select(needed.as_ref().unwrap_or(locked.lock()), &target);
-    if !selection.errors.is_empty() {
-        for error in &selection.errors {
-            reporter.error(&format!("{}: {error}", target.label()));
-        }
-        reporter.error("nothing was installed");
+    let Some(selection) = super::select_or_report(
+        needed.as_ref().unwrap_or(locked.lock()),
+        &target,
+        "nothing was installed",
+        reporter,
+    ) else {
         return Ok(ExitStatus::Failure);
-    }
+    };
     for package in &selection.excluded {
         reporter.info(&format!(
             "{}: its marker excludes {}",

@@ -122,6 +122,25 @@ fn resolve_target(choice: &TargetChoice, reporter: &Reporter) -> Option<Target> 
     result.map_err(|e: String| reporter.error(&e)).ok()
 }
 
+/// The files of `lock` to install on `target`; `None` after reporting every reason the lock
+/// cannot be installed there, and that `nothing` happened.
+fn select_or_report<'a>(
+    lock: &'a crate::lock::Lock,
+    target: &Target,
+    nothing: &str,
+    reporter: &Reporter,
+) -> Option<crate::guard::select::Selection<'a>> {
+    let selection = crate::guard::select::select(lock, target);
+    if selection.errors.is_empty() {
+        return Some(selection);
+    }
+    for error in &selection.errors {
+        reporter.error(&format!("{}: {error}", target.label()));
+    }
+    reporter.error(nothing);
+    None
+}
+
 /// Every target of `choices`; `None` after reporting the first that cannot be had.
 fn resolve_targets(choices: &[TargetChoice], reporter: &Reporter) -> Option<Vec<Target>> {
     choices

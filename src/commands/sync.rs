@@ -8,7 +8,6 @@ use crate::cli::SyncArgs;
 use crate::exit::ExitStatus;
 use crate::guard::Locked;
 use crate::guard::python;
-use crate::guard::select::select;
 use crate::report::Reporter;
 use crate::settings::TargetChoice;
 
@@ -33,14 +32,11 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     let Some(target) = super::resolve_target(&choice, reporter) else {
         return Ok(ExitStatus::Error);
     };
-    let selection = select(locked.lock(), &target);
-    if !selection.errors.is_empty() {
-        for error in &selection.errors {
-            reporter.error(&format!("{}: {error}", target.label()));
-        }
-        reporter.error("nothing was changed");
+    let Some(selection) =
+        super::select_or_report(locked.lock(), &target, "nothing was changed", reporter)
+    else {
         return Ok(ExitStatus::Failure);
-    }
+    };
     let interpreter = target
         .interpreter()
         .expect("a probed target knows its interpreter")

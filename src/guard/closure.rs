@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use pep508_rs::{ExtraName, PackageName, VersionOrUrl};
+use pep508_rs::{ExtraName, PackageName};
 
 use crate::lock::{Lock, Package};
 use crate::marker::Dependency;
@@ -156,21 +156,14 @@ fn want<'l>(
     let requirement = &dependency.requirement;
     let Some((&name, package)) = applying.get_key_value(&requirement.name) else {
         errors.push(ClosureError::NotInLock {
-            requirement: requirement_text(dependency),
+            requirement: dependency.without_marker(),
             wanted_by,
         });
         return None;
     };
-    let satisfied = match (&requirement.version_or_url, &package.version) {
-        (Some(VersionOrUrl::VersionSpecifier(specifiers)), Some(version)) => {
-            specifiers.contains(version)
-        }
-        (Some(VersionOrUrl::Url(_)), _) => false,
-        _ => true,
-    };
-    if !satisfied {
+    if !dependency.admits(package.version.as_ref()) {
         errors.push(ClosureError::Conflict {
-            requirement: requirement_text(dependency),
+            requirement: dependency.without_marker(),
             wanted_by,
             locked: package.display_name(),
         });
@@ -180,13 +173,4 @@ fn want<'l>(
     let before = asked.len();
     asked.extend(requirement.extras.iter().cloned());
     (first_time || asked.len() > before).then_some(name)
-}
-
-fn requirement_text(dependency: &Dependency) -> String {
-    let requirement = &dependency.requirement;
-    let mut text = requirement.name.to_string();
-    if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url {
-        text.push_str(&specifiers.to_string());
-    }
-    text
 }

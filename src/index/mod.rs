@@ -265,11 +265,7 @@ impl Index {
                 url: url.clone(),
                 source,
             })?;
-        // Links resolve against `<base href>` when the page has one, else the page's URL.
-        let base = match &parsed.base {
-            Some(base) => url.join(base).unwrap_or_else(|_| url.clone()),
-            None => url.clone(),
-        };
+        let base = parsed.base_url(&url);
         let mut files = Vec::with_capacity(parsed.files.len());
         let mut bad_links = Vec::new();
         for file in parsed.files {
@@ -334,10 +330,7 @@ impl Index {
                             source,
                         }
                     })?;
-                let base = match &parsed.base {
-                    Some(base) => url.join(base).unwrap_or_else(|_| url.clone()),
-                    None => url.clone(),
-                };
+                let base = parsed.base_url(url);
                 let files = parsed
                     .files
                     .into_iter()

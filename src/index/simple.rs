@@ -21,6 +21,8 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+
+use crate::safe_url::SafeUrl;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The `Accept` header for project pages: JSON preferred, HTML accepted (as pip and uv send).
@@ -113,6 +115,15 @@ pub enum PageError {
 }
 
 impl Page {
+    /// What the page's links resolve against: its `<base href>` when it has one, else the URL
+    /// it was fetched from.
+    pub fn base_url(&self, page_url: &SafeUrl) -> SafeUrl {
+        match &self.base {
+            Some(base) => page_url.join(base).unwrap_or_else(|_| page_url.clone()),
+            None => page_url.clone(),
+        }
+    }
+
     /// Parses a page in `format`, keeping the files whose name `keep` accepts.
     pub fn parse(
         body: &[u8],

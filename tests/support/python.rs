@@ -279,6 +279,23 @@ impl Venv {
         )
     }
 
+    /// `name version` of each distribution installed, sorted; pip, setuptools and wheel left
+    /// out (what venvs come with).
+    pub fn installed(&self) -> Vec<String> {
+        let out = self.run_python([
+            "-c",
+            "import importlib.metadata as m\n\
+             print('\\n'.join(sorted(f\"{d.metadata['Name']} {d.version}\" for d in m.distributions()\n\
+             if d.metadata['Name'] not in ('pip', 'setuptools', 'wheel'))))",
+        ]);
+        out.assert_success();
+        out.stdout
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The venv something else made at `dir`.
     pub fn at(dir: &Path) -> Venv {
         Venv {
