@@ -256,6 +256,21 @@ fn fetch_never_moves_bad_bytes_into_the_destination() {
         run.stderr
     );
 
+    // Another file's bytes served under this name (the older alpha): a digest drift.
+    let other = index.file("alpha-0.9-py3-none-any.whl").bytes().to_vec();
+    index.tamper(wheel, other.clone());
+    let run = pinguard(
+        dir.path(),
+        &["fetch", "--dest", "five", "--all", "--no-cache"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("  computed sha256:{}\n", sha256_hex(&other))),
+        "{}",
+        run.stderr
+    );
+
     // Cut off in transit (Content-Length promised more): retried, then reported, nothing kept.
     index.tamper(wheel, original.clone());
     index.files_server().site().fault(
@@ -282,7 +297,7 @@ fn fetch_never_moves_bad_bytes_into_the_destination() {
         "{}",
         run.stderr
     );
-    for dest in ["two", "three", "four"] {
+    for dest in ["two", "three", "four", "five"] {
         let names = names_in(&dir.path().join(dest));
         assert!(
             !names.contains(&wheel.to_owned()) && names.iter().all(|n| !n.starts_with('.')),

@@ -680,3 +680,42 @@ error: pylock.toml is not a lock pinguard can export
 "
     );
 }
+
+#[test]
+fn pages_are_revalidated_with_their_etag_and_reused_while_fresh() {
+    let index = small_index();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "six===1.17.0\nlegacy===0.8.1\n",
+    );
+    index
+        .site()
+        .update("/simple/six/", |r| *r = r.clone().etag("v1"));
+    index.site().update("/simple/legacy/", |r| {
+        *r = r.clone().cache_control("max-age=600")
+    });
+    assert_eq!(lock(dir.path(), &index, &["-o", "first.toml"]).code, 0);
+    let first: Vec<_> = index.server().requests();
+    assert!(first.iter().all(|r| r.if_none_match().is_none()));
+
+    index.server().clear_log();
+    assert_eq!(lock(dir.path(), &index, &["-o", "second.toml"]).code, 0);
+    let second = index.server().requests();
+    // six: asked again with its ETag (answered 304); legacy: still fresh, not asked at all.
+    let six: Vec<_> = second
+        .iter()
+        .filter(|r| r.path_only() == "/simple/six/")
+        .collect();
+    assert_eq!(six.len(), 1, "{second:?}");
+    assert_eq!(six[0].if_none_match(), Some("\"v1\""));
+    assert!(
+        second.iter().all(|r| r.path_only() != "/simple/legacy/"),
+        "{second:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("first.toml")).unwrap(),
+        fs::read_to_string(dir.path().join("second.toml")).unwrap()
+    );
+}
