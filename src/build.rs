@@ -4,8 +4,9 @@
 //! The sdist is unpacked into a temporary directory (entries that would land outside it are
 //! refused), a virtual environment is made with the interpreter, the `[build-system]
 //! requires` of `pyproject.toml` are installed into it by its pip (default: setuptools, as
-//! PEP 517 says for projects without the table), and the backend's hook writes the
-//! `.dist-info`; a backend without the hook builds a wheel and its `METADATA` is read. Build
+//! pip does for projects without the table), then what the backend's
+//! `get_requires_for_build_wheel` asks for, and the backend's hook writes the `.dist-info`; a
+//! backend without the hook builds a wheel and its `METADATA` is read. Build
 //! requirements come from whatever index pip is configured with: this is for checking
 //! dependencies, not for installing.
 
@@ -53,7 +54,13 @@ pub fn prepare_metadata(python: &Path, file: &str, bytes: &[u8]) -> Result<Strin
         "creating the build environment",
     )?;
     let env_python = env.join("bin").join("python");
-    if !requires.is_empty() {
+    // `--upgrade`: the venv comes with a setuptools of its own, which an isolated build
+    // environment (pip's) would not have; the newest that satisfies the requirement is what
+    // such an environment gets.
+    let install = |requirements: &[String], step: &str| -> Result<(), BuildError> {
+        if requirements.is_empty() {
+            return Ok(());
+        }
         run(
             Command::new(&env_python)
                 .args([
@@ -61,41 +68,54 @@ pub fn prepare_metadata(python: &Path, file: &str, bytes: &[u8]) -> Result<Strin
                     "-m",
                     "pip",
                     "install",
+                    "--upgrade",
                     "--disable-pip-version-check",
                     "--quiet",
                 ])
-                .args(&requires),
-            &format!(
-                "installing the build requirements ({})",
-                requires.join(", ")
-            ),
-        )?;
-    }
+                .args(requirements),
+            &format!("{step} ({})", requirements.join(", ")),
+        )
+        .map(drop)
+    };
+    install(&requires, "installing the build requirements")?;
     let out = work.path().join("out");
     fs_err::create_dir_all(&out)?;
-    let metadata = run(
-        Command::new(&env_python)
-            .args(["-I", "-c", HOOK])
-            .arg(&source)
-            .arg(&out)
-            .arg(&backend)
-            .arg(serde_json::to_string(&backend_path).unwrap_or_else(|_| "[]".into()))
-            .current_dir(&source),
-        &format!("the build backend `{backend}`"),
-    )?;
-    Ok(metadata)
+    // Backends print their logs on stdout, so answers come back through a file.
+    let result = work.path().join("result");
+    let hook = |mode: &str| -> Result<String, BuildError> {
+        run(
+            Command::new(&env_python)
+                .args(["-I", "-c", HOOK, mode])
+                .arg(&source)
+                .arg(&out)
+                .arg(&backend)
+                .arg(serde_json::to_string(&backend_path).unwrap_or_else(|_| "[]".into()))
+                .arg(&result)
+                .current_dir(&source),
+            &format!("the build backend `{backend}`"),
+        )?;
+        Ok(fs_err::read_to_string(&result)?)
+    };
+    // PEP 517: the backend may need more to build a wheel than to be imported.
+    let more: Vec<String> = serde_json::from_str(&hook("requires")?).unwrap_or_default();
+    install(&more, "installing what the backend asked for")?;
+    hook("metadata")
 }
 
-/// Calls the hook, or builds a wheel when the backend has none, and prints METADATA.
+/// `requires`: writes the JSON list `get_requires_for_build_wheel` gives. `metadata`: calls
+/// `prepare_metadata_for_build_wheel`, or builds a wheel when the backend has no such hook, and
+/// writes its METADATA. The answer goes to the file named last.
 const HOOK: &str = r#"
 import importlib, json, os, sys, zipfile
-src, out, backend, backend_path = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-sys.path[:0] = [os.path.join(src, p) for p in backend_path]
+mode, src, out, backend, backend_path, result = sys.argv[1:7]
+sys.path[:0] = [os.path.join(src, p) for p in json.loads(backend_path)]
 module, _, attr = backend.partition(":")
 hooks = importlib.import_module(module)
 for part in filter(None, attr.split(".")):
     hooks = getattr(hooks, part)
-if hasattr(hooks, "prepare_metadata_for_build_wheel"):
+if mode == "requires":
+    text = json.dumps(list(getattr(hooks, "get_requires_for_build_wheel", lambda: [])()))
+elif hasattr(hooks, "prepare_metadata_for_build_wheel"):
     name = hooks.prepare_metadata_for_build_wheel(out)
     with open(os.path.join(out, name, "METADATA"), encoding="utf-8", errors="replace") as f:
         text = f.read()
@@ -104,19 +124,26 @@ else:
     with zipfile.ZipFile(os.path.join(out, wheel)) as z:
         member = next(n for n in z.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
         text = z.read(member).decode("utf-8", "replace")
-sys.stdout.write(text)
+with open(result, "w", encoding="utf-8") as f:
+    f.write(text)
 "#;
+
+/// Lines of a failed step's output kept in the error.
+const LOG_LINES: usize = 3;
 
 fn run(command: &mut Command, step: &str) -> Result<String, BuildError> {
     let output = command.output()?;
     if output.status.success() {
         return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
     }
-    let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stdout));
+    // The end of a build log says what went wrong; the rest is noise in a finding.
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(LOG_LINES)..].join("\n");
     Err(BuildError::Step {
         step: step.to_owned(),
-        output: text.trim().to_owned(),
+        output: tail,
     })
 }
 

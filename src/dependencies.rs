@@ -249,22 +249,15 @@ impl<'a> DependencyReader<'a> {
         results
     }
 
-    /// Records the metadata an outside source produced for a file (the PEP 517 hook).
-    pub fn remember(
-        &self,
-        entry: &FileEntry,
-        provenance: Provenance,
-        text: String,
-    ) -> Result<Dependencies, DependencyError> {
-        let record = self.store(
-            entry,
-            Record {
-                provenance,
-                file: entry.name.clone(),
-                text,
-            },
-        );
-        parse_record(&record)
+    /// Dependencies from metadata a build produced (the PEP 517 hook). Not cached: a build's
+    /// answer can depend on the interpreter and platform it ran on, which the file's digest
+    /// does not say.
+    pub fn built(&self, entry: &FileEntry, text: String) -> Result<Dependencies, DependencyError> {
+        parse_record(&Record {
+            provenance: Provenance::Built,
+            file: entry.name.clone(),
+            text,
+        })
     }
 
     /// The locked bytes of a file: downloaded (or read) and checked against the lock.

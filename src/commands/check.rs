@@ -147,31 +147,48 @@ fn read_dependencies<'a>(
             .iter()
             .find_map(|t| t.interpreter())
             .map(std::path::Path::to_owned);
-        for subject in &mut subjects {
-            let Ok(dependencies) = &subject.dependencies else {
-                continue;
-            };
-            if dependencies.provenance == Provenance::Wheel
-                || dependencies.provenance == Provenance::Built
-            {
-                continue;
-            }
-            let Some(sdist) = &subject.package.sdist else {
-                continue;
-            };
-            let built = crate::guard::python::find(python.as_deref().and_then(|p| p.to_str()))
-                .map_err(|e| e.to_string())
-                .and_then(|python| {
-                    let bytes = reader.locked_bytes(sdist).map_err(|e| e.to_string())?;
-                    crate::build::prepare_metadata(&python, &sdist.name, &bytes)
-                        .map_err(|e| e.to_string())
+        let to_build: Vec<usize> = subjects
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.package.sdist.is_some()
+                    && s.dependencies.as_ref().is_ok_and(|d| {
+                        !matches!(d.provenance, Provenance::Wheel | Provenance::Built)
+                    })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        // Builds spend their time in pip and the backend: a few at once keep the cores busy.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get() * 2))
+            .build()
+            .expect("a thread pool of a few threads can be created");
+        let built: Vec<(usize, Result<_, String>)> = pool.install(|| {
+            use rayon::prelude::*;
+            to_build
+                .par_iter()
+                .map(|&i| {
+                    let sdist = subjects[i]
+                        .package
+                        .sdist
+                        .as_ref()
+                        .expect("filtered on having an sdist");
+                    let result =
+                        crate::guard::python::find(python.as_deref().and_then(|p| p.to_str()))
+                            .map_err(|e| e.to_string())
+                            .and_then(|python| {
+                                let bytes =
+                                    reader.locked_bytes(sdist).map_err(|e| e.to_string())?;
+                                crate::build::prepare_metadata(&python, &sdist.name, &bytes)
+                                    .map_err(|e| e.to_string())
+                            })
+                            .and_then(|text| reader.built(sdist, text).map_err(|e| e.to_string()));
+                    (i, result)
                 })
-                .and_then(|text| {
-                    reader
-                        .remember(sdist, Provenance::Built, text)
-                        .map_err(|e| e.to_string())
-                });
-            subject.dependencies = built;
+                .collect()
+        });
+        for (i, result) in built {
+            subjects[i].dependencies = result;
         }
     }
     let stats = &reader.stats;
