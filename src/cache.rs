@@ -167,7 +167,9 @@ impl Cache {
             .then_some(dir)
     }
 
-    /// The cached page for `url` (without credentials), unless `--refresh`.
+    /// The cached page for `url` (without credentials), unless `--refresh` — and only when
+    /// it can be used: offline, or fresh, or with a validator to revalidate. A stale page with
+    /// neither is not read: it would be fetched again anyway, and bodies run to megabytes.
     pub fn read_page(&self, url: &str) -> Option<CachedPage> {
         if self.mode == CacheMode::Refresh {
             return None;
@@ -177,7 +179,8 @@ impl Cache {
         let mut line = String::new();
         reader.read_line(&mut line).ok()?;
         let meta: PageMeta = serde_json::from_str(&line).ok()?;
-        if meta.url != url {
+        let usable = self.mode == CacheMode::Offline || meta.is_fresh() || meta.can_revalidate();
+        if meta.url != url || !usable {
             return None;
         }
         let mut body = Vec::new();
@@ -264,6 +267,14 @@ mod tests {
         let cache = Cache::new(dir.path().to_owned(), CacheMode::Normal);
         let page = page("https://h/simple/a/", b"{\n\"files\": []}");
         cache.write_page(&page);
+        // Stale, and nothing to revalidate with: not worth reading, except offline.
+        let mut bare = page.clone();
+        bare.meta.url = "https://h/simple/bare/".into();
+        bare.meta.etag = None;
+        cache.write_page(&bare);
+        assert!(cache.read_page("https://h/simple/bare/").is_none());
+        let offline = Cache::new(dir.path().to_owned(), CacheMode::Offline);
+        assert!(offline.read_page("https://h/simple/bare/").is_some());
         let read = cache.read_page("https://h/simple/a/").unwrap();
         assert_eq!(read.meta, page.meta);
         assert_eq!(read.body, page.body);
