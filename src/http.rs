@@ -179,6 +179,7 @@ impl HttpClient {
         });
         let client = Client::builder()
             .user_agent(concat!("pinguard/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(CachingResolver::default()))
             .connect_timeout(settings.timeout)
             .timeout(settings.timeout)
             .redirect(redirects)
@@ -321,6 +322,45 @@ impl HttpClient {
     }
 }
 
+/// Resolves each host name once per run. Against an index that speaks only HTTP/1.1, every
+/// worker opens a connection of its own, and the system resolver would be asked the same name
+/// dozens of times at once, which the resolvers pinguard meets answer slowly or not at all.
+#[derive(Default)]
+struct CachingResolver {
+    known: Arc<Mutex<HashMap<String, Vec<std::net::SocketAddr>>>>,
+}
+
+impl reqwest::dns::Resolve for CachingResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        let known = self.known.clone();
+        Box::pin(async move {
+            let cached = known
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&host)
+                .cloned();
+            let addrs = match cached {
+                Some(addrs) => addrs,
+                None => {
+                    let lookup = host.clone();
+                    let addrs: Vec<std::net::SocketAddr> = tokio::task::spawn_blocking(move || {
+                        std::net::ToSocketAddrs::to_socket_addrs(&(lookup.as_str(), 0))
+                            .map(Iterator::collect)
+                    })
+                    .await??;
+                    known
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(host, addrs.clone());
+                    addrs
+                }
+            };
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// A header map with one header, for the common case.
 pub fn headers(name: header::HeaderName, value: &'static str) -> HeaderMap {
     let mut map = HeaderMap::new();
@@ -369,6 +409,35 @@ mod tests {
         );
         assert!(backoff(2) >= Duration::from_secs(1));
         assert!(backoff(30) <= Duration::from_secs(10));
+    }
+
+    #[test]
+    fn host_names_are_resolved_once() {
+        use reqwest::dns::Resolve;
+        use std::str::FromStr;
+        let resolver = CachingResolver::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let name = || reqwest::dns::Name::from_str("localhost").unwrap();
+        let first: Vec<_> = runtime
+            .block_on(resolver.resolve(name()))
+            .unwrap()
+            .collect();
+        assert!(!first.is_empty());
+        // The answer is kept; a second lookup is served from it.
+        resolver
+            .known
+            .lock()
+            .unwrap()
+            .get_mut("localhost")
+            .unwrap()
+            .truncate(1);
+        let second: Vec<_> = runtime
+            .block_on(resolver.resolve(name()))
+            .unwrap()
+            .collect();
+        assert_eq!(second, first[..1]);
     }
 
     #[test]
