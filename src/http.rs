@@ -208,6 +208,17 @@ impl HttpClient {
         })
     }
 
+    /// Lets the client use the credentials of more URLs for their origins (index URLs learnt
+    /// after the client was built, such as a requirements file's own `--index-url`).
+    pub fn add_credential_urls(&mut self, urls: impl IntoIterator<Item = SafeUrl>) {
+        for url in urls {
+            if let Some(credentials) = url.credentials() {
+                self.origin_credentials.push((url.origin(), credentials));
+            }
+            self.settings.credential_urls.push(url);
+        }
+    }
+
     /// Whether requests may go out.
     pub fn connectivity(&self) -> Connectivity {
         self.settings.connectivity

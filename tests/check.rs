@@ -414,3 +414,45 @@ fn a_lock_trimmed_to_targets_keeps_only_their_files() {
         run.stderr
     );
 }
+
+#[test]
+fn credentials_from_the_files_own_index_url_reach_the_metadata_requests() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("app", "1.0").requires_dist(["lib>=1"]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("lib", "1.5")))
+        .start();
+    index.site().require_basic_auth("alice", "s3cret");
+    let dir = scratch();
+    let url = index
+        .simple_url()
+        .replace("http://", "http://alice:s3cret@");
+    write(
+        dir.path(),
+        "uc.txt",
+        format!("--index-url {url}\napp===1.0\nlib===1.5\n"),
+    );
+    let run = Pinguard::new(dir.path())
+        .args([
+            "check",
+            "uc.txt",
+            "--python",
+            "3.12",
+            "--platform",
+            "manylinux_2_28_x86_64",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "CPython 3.12 on manylinux_2_28_x86_64: 2 pins, no findings\n"
+    );
+    assert!(
+        index
+            .server()
+            .requests()
+            .iter()
+            .all(|r| r.authorization().is_some())
+    );
+}

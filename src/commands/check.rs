@@ -75,8 +75,12 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
                 Ok(outcome) => outcome,
                 Err(status) => return Ok(status),
             };
-            let http = crate::http::HttpClient::new(network.http(index.credential_urls()))?;
-            (outcome.lock, http, std::path::PathBuf::from("."))
+            // The index's client: it has the input file's credentials and open connections.
+            (
+                outcome.lock,
+                prepared.index.into_http(),
+                std::path::PathBuf::from("."),
+            )
         };
 
     let subjects = read_dependencies(

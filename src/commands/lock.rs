@@ -68,7 +68,7 @@ pub(super) fn prepare(
 ) -> anyhow::Result<Result<Prepared, ExitStatus>> {
     let env = |name: &str| std::env::var(name).ok();
     let cache = network.cache(refresh_all);
-    let http = HttpClient::new(network.http(index_settings.credential_urls()))?;
+    let mut http = HttpClient::new(network.http(index_settings.credential_urls()))?;
     let loader = InputLoader {
         http: &http,
         cache: &cache,
@@ -93,10 +93,14 @@ pub(super) fn prepare(
     };
     let sources = index_settings.sources(&requirements.index);
     // The file's own index URLs may carry credentials too.
-    let mut credential_urls = index_settings.credential_urls();
-    credential_urls.extend(requirements.index.index_url.iter().cloned());
-    credential_urls.extend(requirements.index.extra_index_urls.iter().cloned());
-    let http = HttpClient::new(network.http(credential_urls))?;
+    http.add_credential_urls(
+        requirements
+            .index
+            .index_url
+            .iter()
+            .chain(&requirements.index.extra_index_urls)
+            .cloned(),
+    );
     Ok(Ok(Prepared {
         requirements,
         index: Index::new(http, cache, sources),

@@ -214,6 +214,11 @@ impl Index {
         &self.http
     }
 
+    /// The HTTP client, for work after the index (its credentials and connections stay).
+    pub fn into_http(self) -> HttpClient {
+        self.http
+    }
+
     /// The cache.
     pub fn cache(&self) -> &Cache {
         &self.cache
