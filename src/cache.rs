@@ -22,7 +22,7 @@
 //! no faster against the public index, slower when the index is fast, and more code.)
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -147,11 +147,6 @@ impl Cache {
     /// How the cache is used this run.
     pub fn mode(&self) -> CacheMode {
         self.mode
-    }
-
-    /// The cache root, if enabled.
-    pub fn root(&self) -> Option<&Path> {
-        self.root.as_deref()
     }
 
     fn entry_path(&self, bucket: &str, key: &str) -> Option<PathBuf> {

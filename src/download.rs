@@ -33,13 +33,6 @@ impl Restartable for std::fs::File {
     }
 }
 
-impl Restartable for Vec<u8> {
-    fn restart(&mut self) -> io::Result<()> {
-        self.clear();
-        Ok(())
-    }
-}
-
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header::{self, HeaderMap};
 use url::Origin;
 
 use crate::safe_url::{Credentials, SafeUrl};
@@ -370,13 +370,6 @@ impl reqwest::dns::Resolve for CachingResolver {
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
     }
-}
-
-/// A header map with one header, for the common case.
-pub fn headers(name: header::HeaderName, value: &'static str) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    map.insert(name, HeaderValue::from_static(value));
-    map
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {

@@ -19,11 +19,6 @@ impl Progress {
         }
     }
 
-    /// No progress at all.
-    pub fn hidden() -> Self {
-        Self { enabled: false }
-    }
-
     /// A bar counting to `len`, labelled `what`; hidden when progress is off.
     pub fn bar(&self, len: u64, what: &'static str) -> ProgressBar {
         if !self.enabled {

@@ -88,18 +88,6 @@ pub struct Selection<'a> {
     pub errors: Vec<SelectError>,
 }
 
-impl Selection<'_> {
-    /// The chosen files that are sdists (they will be built).
-    pub fn sdists(&self) -> impl Iterator<Item = &Locked<'_>> {
-        self.files.iter().filter(|f| {
-            f.package
-                .sdist
-                .as_ref()
-                .is_some_and(|s| std::ptr::eq(s, f.entry))
-        })
-    }
-}
-
 /// Chooses one file per applying package of `lock` for `target`.
 pub fn select<'a>(lock: &'a Lock, target: &Target) -> Selection<'a> {
     let mut selection = Selection::default();
