@@ -98,3 +98,12 @@ impl Reporter {
         }
     }
 }
+
+/// `1 pin`, `2 pins`: a count with its noun, plural when the count is not one.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -87,7 +87,7 @@ fn every_kind_of_finding_per_target() {
     insta::assert_snapshot!("check_findings", run.stdout);
     assert!(
         run.stderr
-            .ends_with("findings, 1 pins apply to no target\n")
+            .ends_with("findings, 1 pin applies to no target\n")
             && run.stderr.contains("Checked 9 pins on 2 targets in"),
         "{}",
         run.stderr

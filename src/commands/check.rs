@@ -100,20 +100,17 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         OutputFormat::Human => super::write_stdout(report::human(&findings).as_bytes())?,
     }
     let count: usize = findings.targets.iter().map(|t| t.findings.len()).sum();
+    let no_target = findings.applies_to_no_target.len();
     reporter.summary(&format!(
-        "Checked {} pins on {} target{} in {:.2} s: {count} finding{}{}",
-        lock.packages.len(),
-        targets.len(),
-        if targets.len() == 1 { "" } else { "s" },
+        "Checked {} on {} in {:.2} s: {}{}",
+        crate::report::count(lock.packages.len(), "pin"),
+        crate::report::count(targets.len(), "target"),
         started.elapsed().as_secs_f64(),
-        if count == 1 { "" } else { "s" },
-        if findings.applies_to_no_target.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ", {} pins apply to no target",
-                findings.applies_to_no_target.len()
-            )
+        crate::report::count(count, "finding"),
+        match no_target {
+            0 => String::new(),
+            1 => ", 1 pin applies to no target".to_owned(),
+            n => format!(", {n} pins apply to no target"),
         }
     ));
     Ok(if findings.is_clean() {
