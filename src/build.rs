@@ -154,24 +154,17 @@ fn unpack(file: &str, bytes: &[u8], dest: &Path) -> Result<PathBuf, BuildError> 
         reason,
     };
     fs_err::create_dir_all(dest)?;
-    match SdistExtension::split(file).map(|(_, ext)| ext) {
-        Some(SdistExtension::TarGz | SdistExtension::Tgz) => {
-            // `unpack` refuses entries that would land outside `dest`.
-            tar::Archive::new(flate2::read::MultiGzDecoder::new(bytes))
-                .unpack(dest)
-                .map_err(|e| error(e.to_string()))?;
-        }
-        Some(SdistExtension::Tar) => tar::Archive::new(bytes)
+    let Some((_, extension)) = SdistExtension::split(file) else {
+        return Err(error("not an sdist file name".into()));
+    };
+    match crate::metadata::archive::tar_stream(bytes, extension) {
+        // `unpack` refuses entries that would land outside `dest`.
+        Some(reader) => tar::Archive::new(reader)
             .unpack(dest)
             .map_err(|e| error(e.to_string()))?,
-        Some(SdistExtension::Zip) => zip::ZipArchive::new(Cursor::new(bytes))
+        None => zip::ZipArchive::new(Cursor::new(bytes))
             .and_then(|mut archive| archive.extract(dest))
             .map_err(|e| error(e.to_string()))?,
-        _ => {
-            return Err(error(
-                "pinguard builds .tar.gz, .tgz, .tar and .zip sdists".into(),
-            ));
-        }
     }
     let mut entries = fs_err::read_dir(dest)?.collect::<Result<Vec<_>, _>>()?;
     match entries.as_slice() {

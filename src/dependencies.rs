@@ -201,7 +201,8 @@ impl<'a> DependencyReader<'a> {
             };
             return parse_record(&record);
         }
-        if let Some(sdist) = &package.sdist {
+        // An old-format sdist is locked as the package's archive.
+        if let Some(sdist) = package.sdist.as_ref().or(package.archive.as_ref()) {
             let record = match self.cached(sdist) {
                 Some(record) => record,
                 None => self.store(sdist, self.sdist_record(package, sdist)?),

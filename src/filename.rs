@@ -179,6 +179,21 @@ impl SdistExtension {
         (".tar", Self::Tar),
     ];
 
+    /// Whether PEP 751 (and the packaging library's reader) accepts this format for
+    /// `packages.sdist`: `.tar.gz` and `.zip` only.
+    pub fn is_pep751_sdist(self) -> bool {
+        matches!(self, Self::TarGz | Self::Zip)
+    }
+
+    /// The order pip and uv prefer sdist formats in (lower first): `.tar.gz`, `.zip`, the rest.
+    pub fn preference(self) -> u8 {
+        match self {
+            Self::TarGz => 0,
+            Self::Zip => 1,
+            _ => 2,
+        }
+    }
+
     /// Splits `filename` into its stem and sdist extension.
     pub fn split(filename: &str) -> Option<(&str, Self)> {
         Self::ALL.iter().find_map(|(suffix, ext)| {

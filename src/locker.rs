@@ -536,16 +536,12 @@ fn lock_pin(
         archive: None,
         dependencies: None,
     };
-    for (file, entry) in entries {
-        match file.name {
-            DistFilename::Sdist(_) => package.sdist = Some(entry),
-            _ => package.wheels.push(entry),
-        }
-    }
+    place_files(&mut package, entries, &mut note);
     if let Some(baseline) = baseline {
         // What the lock held stays as it was; only the check above used the index.
         package.sdist = baseline.sdist.clone();
         package.wheels = baseline.wheels.clone();
+        package.archive = baseline.archive.clone();
         package.requires_python = baseline.requires_python.clone();
     }
     Ok((package, notes))
@@ -596,8 +592,9 @@ fn compare_with_baseline<'a>(
         .collect())
 }
 
-/// One sdist per version (PEP 751 has room for one): the first one not yanked, in the order
-/// the index lists them, which is what pip would pick.
+/// One sdist per version (PEP 751 has room for one), as pip and uv pick: the best format
+/// (`.tar.gz`, then `.zip`, then the rest), and of those the first one not yanked in the
+/// order the index lists them.
 fn choose_sdist<'a>(
     files: &[&'a ProjectFile],
     note: &mut impl FnMut(NoteLevel, String),
@@ -607,11 +604,12 @@ fn choose_sdist<'a>(
         .copied()
         .filter(|f| matches!(f.name, DistFilename::Sdist(_)))
         .collect();
-    let chosen = sdists
-        .iter()
-        .copied()
-        .find(|f| f.page.yanked.is_none())
-        .or_else(|| sdists.first().copied())?;
+    let rank = |f: &ProjectFile| match &f.name {
+        DistFilename::Sdist(s) => (s.extension.preference(), f.page.yanked.is_some()),
+        _ => (u8::MAX, true),
+    };
+    // `min_by_key` keeps the first of equals: the index's order.
+    let chosen = sdists.iter().copied().min_by_key(|f| rank(f))?;
     if sdists.len() > 1 {
         let others: Vec<&str> = sdists
             .iter()
@@ -621,13 +619,54 @@ fn choose_sdist<'a>(
         note(
             NoteLevel::Warning,
             format!(
-                "several sdists; locked {} (the first the index lists, as pip picks) and left out {}",
+                "several sdists; locked {} (.tar.gz preferred, then .zip, as pip and uv pick) and left out {}",
                 chosen.page.filename,
                 others.join(", ")
             ),
         );
     }
     Some(chosen)
+}
+
+/// Files the lock holds for one version: wheels; the sdist when its format is one PEP 751's
+/// `sdist` allows (`.tar.gz`, `.zip`); an sdist of an older format (`.tar.bz2`, `.tgz`…) as
+/// the `archive` when there is no wheel (PEP 751 allows no archive beside wheels), else left
+/// out.
+fn place_files(
+    package: &mut Package,
+    entries: Vec<(&ProjectFile, FileEntry)>,
+    note: &mut impl FnMut(NoteLevel, String),
+) {
+    let mut old_format_sdist = None;
+    for (file, entry) in entries {
+        match &file.name {
+            DistFilename::Sdist(s) if s.extension.is_pep751_sdist() => package.sdist = Some(entry),
+            DistFilename::Sdist(_) => old_format_sdist = Some(entry),
+            _ => package.wheels.push(entry),
+        }
+    }
+    let Some(entry) = old_format_sdist else {
+        return;
+    };
+    if package.wheels.is_empty() {
+        note(
+            NoteLevel::Info,
+            format!(
+                "the only sdist, {}, is not .tar.gz or .zip, which PEP 751 requires of an sdist: \
+                 locked as the package's archive, the form the PEP allows for it",
+                entry.name
+            ),
+        );
+        package.archive = Some(entry);
+    } else {
+        note(
+            NoteLevel::Info,
+            format!(
+                "left out {}: PEP 751 allows only .tar.gz and .zip sdists, and no archive beside wheels",
+                entry.name
+            ),
+        );
+    }
 }
 
 fn compute_digest(file: &ProjectFile, index: &Index) -> Result<ComputedDigest, Problem> {

@@ -84,7 +84,7 @@ fn locks_every_file_of_every_pinned_version() {
     assert_eq!(
         filtered(&run.stderr, &index),
         "\
-warning: twosdists===1.0: several sdists; locked twosdists-1.0.tar.gz (the first the index lists, as pip picks) and left out twosdists-1.0.zip
+warning: twosdists===1.0: several sdists; locked twosdists-1.0.tar.gz (.tar.gz preferred, then .zip, as pip and uv pick) and left out twosdists-1.0.zip
 warning: yanked-pkg===1.0: version 1.0 is yanked (reason: broke imports); locked anyway, as pip installs a yanked version that is pinned exactly
 Locked 6 pins (8 files) into pylock.toml: 0 unchanged, 6 projects queried
 "

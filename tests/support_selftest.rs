@@ -1197,3 +1197,33 @@ fn pip_downloads_from_the_index() {
     output.assert_failure();
     assert!(output.stderr.contains("HASH"), "{output}");
 }
+
+/// The check every written lock goes through can fail: packaging refuses what consumers
+/// refuse.
+#[test]
+fn packaging_refuses_a_lock_with_a_tar_bz2_sdist() {
+    let Some(consumers) = support::consumers::Consumers::get() else {
+        return;
+    };
+    let dir = support::cli::scratch();
+    let lock = support::cli::write(
+        dir.path(),
+        "pylock.toml",
+        "lock-version = \"1.0\"\ncreated-by = \"test\"\n\n[[packages]]\nname = \"a\"\n\
+         version = \"1\"\nsdist = { name = \"a-1.tar.bz2\", url = \"http://127.0.0.1/a-1.tar.bz2\", \
+         hashes = { sha256 = \"00\" } }\n",
+    );
+    assert_eq!(
+        consumers.validate_pylock(&lock),
+        Err(
+            "PylockValidationError: Invalid sdist filename 'a-1.tar.bz2' in 'packages[0].sdist'"
+                .to_owned()
+        )
+    );
+    assert!(support::consumers::is_pylock(
+        "# c\nlock-version = \"1.0\"\n"
+    ));
+    assert!(!support::consumers::is_pylock(
+        "[tool.x]\nlock-version = 1\n"
+    ));
+}

@@ -18,7 +18,7 @@ use crate::lock::trim::trim;
 use crate::lock::{Lock, LockSource, Package, RecordedDependencies, pylock};
 use crate::locker::{self, LockOptions, NoteLevel, Problem};
 use crate::progress::Progress;
-use crate::report::Reporter;
+use crate::report::{Reporter, count};
 use crate::requirements::{self, Loader, ParseError, Requirements, SourceRef};
 use crate::settings::{IndexSettings, LockSettings, NetworkSettings, Output};
 use crate::target::Target;
@@ -253,10 +253,11 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         Output::File(path) => path.display().to_string(),
     };
     reporter.summary(&format!(
-        "Locked {} pins ({files} files) into {target}: {} unchanged, {} projects queried",
-        lock.packages.len(),
+        "Locked {} ({}) into {target}: {} unchanged, {} queried",
+        count(lock.packages.len(), "pin"),
+        count(files, "file"),
         outcome.reused,
-        outcome.queried
+        count(outcome.queried, "project"),
     ));
     Ok(ExitStatus::Success)
 }

@@ -85,7 +85,10 @@ fn package_table(package: &Package, lock: &Lock) -> Table {
         table["wheels"] = value(multiline(wheels));
     }
     if let Some(archive) = &package.archive {
-        table["archive"] = value(file_table(archive));
+        let mut archive = file_table(archive);
+        // PEP 751's archive has no `name` key: readers take it from the URL or path.
+        archive.remove("name");
+        table["archive"] = value(archive);
     }
     if let Some(recorded) = &package.dependencies {
         let refs = dependency_refs(recorded, lock);

@@ -154,33 +154,35 @@ pub struct SdistMetadata {
     pub requires_txt: Option<String>,
 }
 
-/// Reads `PKG-INFO` and `*.egg-info/requires.txt` out of a whole sdist.
-///
-/// `.tar.gz`, `.tgz`, `.tar` and `.zip` are read; `.tar.bz2` and `.tar.xz` give
-/// [`MetadataError::UnsupportedSdist`]. Neither file being present is not an error: both
-/// fields are then `None`.
+/// Reads `PKG-INFO` and `*.egg-info/requires.txt` out of a whole sdist, of any format the
+/// index serves (`.tar.gz`, `.tgz`, `.tar.bz2`, `.tar.xz`, `.tar`, `.zip`). Neither file being
+/// present is not an error: both fields are then `None`.
 pub fn sdist_metadata(bytes: &[u8], sdist: &SdistFilename) -> Result<SdistMetadata, MetadataError> {
     let file = sdist_file_name(sdist);
     let mut finder = SdistFinder::new(&sdist.name);
-    match sdist.extension {
-        SdistExtension::TarGz | SdistExtension::Tgz => {
-            // Multi-member gzip streams are valid gzip, and Python's tarfile reads them.
-            read_tar(flate2::read::MultiGzDecoder::new(bytes), &file, &mut finder)?;
-        }
-        SdistExtension::Tar => read_tar(bytes, &file, &mut finder)?,
-        SdistExtension::Zip => read_zip(bytes, &file, &mut finder)?,
-        SdistExtension::TarBz2 | SdistExtension::TarXz => {
-            return Err(MetadataError::UnsupportedSdist {
-                file,
-                extension: sdist.extension.to_string(),
-            });
-        }
+    match tar_stream(bytes, sdist.extension) {
+        Some(reader) => read_tar(reader, &file, &mut finder)?,
+        None => read_zip(bytes, &file, &mut finder)?,
     }
     Ok(SdistMetadata {
         pkg_info: finder.pkg_info,
         requires_txt: finder
             .requires_txt
             .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned()),
+    })
+}
+
+/// The uncompressed tar stream of a tar sdist; `None` for a `.zip`.
+pub fn tar_stream(bytes: &[u8], extension: SdistExtension) -> Option<Box<dyn Read + '_>> {
+    Some(match extension {
+        // Multi-member gzip streams are valid gzip, and Python's tarfile reads them.
+        SdistExtension::TarGz | SdistExtension::Tgz => {
+            Box::new(flate2::read::MultiGzDecoder::new(bytes))
+        }
+        SdistExtension::TarBz2 => Box::new(bzip2::read::MultiBzDecoder::new(bytes)),
+        SdistExtension::TarXz => Box::new(lzma_rust2::XzReader::new(bytes, true)),
+        SdistExtension::Tar => Box::new(bytes),
+        SdistExtension::Zip => return None,
     })
 }
 

@@ -99,16 +99,6 @@ pub enum MetadataError {
         /// The limit.
         limit: u64,
     },
-    /// The sdist's archive format is one pinguard does not read.
-    #[error(
-        "{file}: unsupported sdist format `{extension}` (pinguard reads .tar.gz, .tgz, .tar and .zip)"
-    )]
-    UnsupportedSdist {
-        /// The sdist's file name.
-        file: String,
-        /// Its extension.
-        extension: String,
-    },
     /// Reading parts of a remote file failed; see [`RangeError::Unsupported`] for the case
     /// where the caller should download the whole file instead.
     #[error(transparent)]

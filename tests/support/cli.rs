@@ -1,8 +1,12 @@
 //! Running the `pinguard` binary as a user would, isolated from this machine's settings.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::SystemTime;
+
+use super::consumers;
 
 /// What a run of `pinguard` printed and how it exited.
 #[derive(Debug)]
@@ -37,6 +41,7 @@ pub fn filter(text: &str, replacements: &[(&str, &str)]) -> String {
 pub struct Pinguard {
     command: Command,
     stdin: Option<Vec<u8>>,
+    dir: PathBuf,
 }
 
 impl Pinguard {
@@ -66,6 +71,7 @@ impl Pinguard {
         Self {
             command,
             stdin: None,
+            dir: dir.to_owned(),
         }
     }
 
@@ -91,8 +97,36 @@ impl Pinguard {
         self
     }
 
-    /// Runs to completion.
-    pub fn run(mut self) -> Run {
+    /// Runs to completion. Every PEP 751 lock the run wrote (a `.toml` file under the
+    /// directory that is new or changed, or standard output) must pass `packaging.pylock`.
+    ///
+    /// # Panics
+    /// When it cannot run, or packaging refuses a lock it wrote.
+    pub fn run(self) -> Run {
+        let dir = self.dir.clone();
+        let before = toml_files(&dir);
+        let run = self.run_unchecked();
+        let written = toml_files(&dir)
+            .into_iter()
+            .filter(|(path, stamp)| before.get(path) != Some(stamp))
+            .map(|(path, _)| path);
+        for lock in consumers::pylocks(written) {
+            consumers::assert_valid_pylock(&lock);
+        }
+        if consumers::is_pylock(&run.stdout) {
+            let copy = tempfile::Builder::new()
+                .prefix("pylock.stdout.")
+                .suffix(".toml")
+                .tempfile()
+                .expect("a temporary file");
+            std::fs::write(copy.path(), &run.stdout).expect("write the lock's copy");
+            consumers::assert_valid_pylock(copy.path());
+        }
+        run
+    }
+
+    /// Runs to completion without checking what it wrote.
+    pub fn run_unchecked(mut self) -> Run {
         self.command
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
@@ -117,6 +151,29 @@ impl Pinguard {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
     }
+}
+
+/// Modification time and size of each `.toml` file below `dir` (three levels deep, the cache
+/// left out).
+fn toml_files(dir: &Path) -> HashMap<PathBuf, (SystemTime, u64)> {
+    fn walk(dir: &Path, depth: u32, found: &mut HashMap<PathBuf, (SystemTime, u64)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() && depth > 0 && entry.file_name() != "cache" {
+                walk(&path, depth - 1, found);
+            } else if meta.is_file() && path.extension().is_some_and(|e| e == "toml") {
+                let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                found.insert(path, (modified, meta.len()));
+            }
+        }
+    }
+    let mut found = HashMap::new();
+    walk(dir, 2, &mut found);
+    found
 }
 
 /// A scratch directory for one test, removed afterwards.

@@ -350,6 +350,10 @@ pub enum SdistFormat {
     TarGz,
     /// `.zip`, which older sdists on PyPI use.
     Zip,
+    /// `.tar.bz2`, as old uploads (python-nss, suds-jurko) are.
+    TarBz2,
+    /// `.tar.xz`.
+    TarXz,
 }
 
 /// The contents of `*.egg-info/requires.txt`.
@@ -485,6 +489,8 @@ impl SdistBuilder {
         let extension = match self.format {
             SdistFormat::TarGz => "tar.gz",
             SdistFormat::Zip => "zip",
+            SdistFormat::TarBz2 => "tar.bz2",
+            SdistFormat::TarXz => "tar.xz",
         };
         format!("{}.{extension}", self.base_dir())
     }
@@ -540,9 +546,29 @@ impl SdistBuilder {
             entries.push((format!("{egg_info}/PKG-INFO"), self.pkg_info().into_bytes()));
             entries.push((format!("{egg_info}/requires.txt"), requires.into_bytes()));
         }
+        let compress = |writer: &mut dyn Write| writer.write_all(&tar_archive(&entries));
         match self.format {
-            SdistFormat::TarGz => tar_gz_archive(&entries),
             SdistFormat::Zip => zip_archive(&entries),
+            // GzEncoder writes mtime 0 in the gzip header, keeping it deterministic.
+            SdistFormat::TarGz => {
+                let mut gzip =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                compress(&mut gzip).expect("gzip a tar");
+                gzip.finish().expect("finish a tar.gz archive")
+            }
+            SdistFormat::TarBz2 => {
+                let mut bz =
+                    bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+                compress(&mut bz).expect("bzip2 a tar");
+                bz.finish().expect("finish a tar.bz2 archive")
+            }
+            SdistFormat::TarXz => {
+                let mut xz =
+                    lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::default())
+                        .expect("an xz encoder");
+                compress(&mut xz).expect("xz a tar");
+                xz.finish().expect("finish a tar.xz archive")
+            }
         }
     }
 }
@@ -561,10 +587,8 @@ fn zip_archive(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     zip.finish().expect("finish a zip archive").into_inner()
 }
 
-fn tar_gz_archive(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
-    // GzEncoder writes mtime 0 in the gzip header, keeping it deterministic.
-    let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(gzip);
+fn tar_archive(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
     for (path, data) in entries {
         let mut header = tar::Header::new_ustar();
         header.set_entry_type(tar::EntryType::Regular);
@@ -576,7 +600,5 @@ fn tar_gz_archive(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
         tar.append_data(&mut header, path, data.as_slice())
             .expect("append a tar member");
     }
-    tar.into_inner()
-        .and_then(|gzip| gzip.finish())
-        .expect("finish a tar.gz archive")
+    tar.into_inner().expect("finish a tar archive")
 }

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod consumers;
 pub mod dist;
 pub mod encode;
 pub mod index;
