@@ -33,6 +33,41 @@ pub struct SettingsError {
     reason: String,
 }
 
+/// PEP 751 names a lock `pylock.toml` or `pylock.<name>.toml` (`<name>` without dots); pip
+/// reads any other name as a requirements file, uv refuses it and `pip-audit --locked`
+/// passes it by. The error suggests the allowed name closest to the one given.
+fn check_pylock_name(path: &Path) -> Result<(), SettingsError> {
+    let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+    let name = file
+        .strip_suffix(".toml")
+        .and_then(|s| s.strip_prefix("pylock"));
+    match name {
+        Some("") => return Ok(()),
+        Some(rest) if rest.len() > 1 && rest.starts_with('.') && !rest[1..].contains('.') => {
+            return Ok(());
+        }
+        _ => {}
+    }
+    let stem = file.strip_suffix(".toml").unwrap_or(file);
+    let stem = stem.strip_prefix("pylock.").unwrap_or(stem);
+    let stem = stem.strip_suffix(".pylock").unwrap_or(stem);
+    let stem = stem.trim_matches('.').replace('.', "-");
+    let suggestion = if stem.is_empty() || stem == "pylock" {
+        "pylock.toml".to_owned()
+    } else {
+        format!("pylock.{stem}.toml")
+    };
+    Err(SettingsError {
+        what: "the output file".into(),
+        value: path.display().to_string(),
+        reason: format!(
+            "PEP 751 names a lock pylock.toml or pylock.<name>.toml, and pip, uv and \
+             pip-audit read no other file as a lock; write it as {}",
+            path.with_file_name(&suggestion).display()
+        ),
+    })
+}
+
 /// Where output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
@@ -127,6 +162,9 @@ impl LockSettings {
                 _ => PathBuf::from("pylock.toml"),
             }),
         };
+        if let (Output::File(path), LockFormat::Pylock) = (&output, format) {
+            check_pylock_name(path)?;
+        }
         let packages = refresh_package
             .iter()
             .map(|name| {
@@ -385,6 +423,34 @@ impl TargetChoice {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_pep751_lock_names_are_written() {
+        for good in [
+            "pylock.toml",
+            "dir/pylock.toml",
+            "pylock.dev.toml",
+            "pylock.py-3-12.toml",
+        ] {
+            assert!(super::check_pylock_name(Path::new(good)).is_ok(), "{good}");
+        }
+        for (bad, suggested) in [
+            ("example.pylock.toml", "pylock.example.toml"),
+            ("json.toml", "pylock.json.toml"),
+            ("dir/lock.v2.toml", "dir/pylock.lock-v2.toml"),
+            ("pylock.a.b.toml", "pylock.a-b.toml"),
+            ("pylock..toml", "pylock.toml"),
+            ("pylock", "pylock.toml"),
+        ] {
+            let error = super::check_pylock_name(Path::new(bad)).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .ends_with(&format!("write it as {suggested}")),
+                "{bad}: {error}"
+            );
+        }
+    }
+
     use super::*;
 
     fn index_args(index_url: Option<&str>) -> IndexArgs {

@@ -100,9 +100,15 @@ fn html_and_json_pages_give_the_same_digests() {
     let index = small_index();
     let dir = scratch();
     write(dir.path(), "upper-constraints.txt", CONSTRAINTS);
-    assert_eq!(lock(dir.path(), &index, &["-o", "json.toml"]).code, 0);
+    assert_eq!(
+        lock(dir.path(), &index, &["-o", "pylock.json.toml"]).code,
+        0
+    );
     index.site().set_html_only(true);
-    assert_eq!(lock(dir.path(), &index, &["-o", "html.toml"]).code, 0);
+    assert_eq!(
+        lock(dir.path(), &index, &["-o", "pylock.html.toml"]).code,
+        0
+    );
     let digests = |name: &str| {
         let text = fs::read_to_string(dir.path().join(name)).unwrap();
         let mut found: Vec<String> = text
@@ -113,14 +119,38 @@ fn html_and_json_pages_give_the_same_digests() {
         found.sort();
         found
     };
-    assert_eq!(digests("json.toml"), digests("html.toml"));
-    assert_eq!(digests("json.toml").len(), 8);
+    assert_eq!(digests("pylock.json.toml"), digests("pylock.html.toml"));
+    assert_eq!(digests("pylock.json.toml").len(), 8);
     // HTML pages carry no size: the lock records only the one pinguard measured itself
     // (the file without a published digest, which it downloaded).
-    let html = fs::read_to_string(dir.path().join("html.toml")).unwrap();
+    let html = fs::read_to_string(dir.path().join("pylock.html.toml")).unwrap();
     let sized: Vec<&str> = html.lines().filter(|l| l.contains("size =")).collect();
     assert_eq!(sized.len(), 1, "{html}");
     assert!(sized[0].contains("nohash-2.0-py3-none-any.whl"), "{html}");
+}
+
+#[test]
+fn a_lock_name_that_pip_and_uv_do_not_read_as_a_lock_is_refused() {
+    let index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", CONSTRAINTS);
+    let run = lock(dir.path(), &index, &["-o", "example.pylock.toml"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: the output file `example.pylock.toml` is not valid: PEP 751 names a lock \
+         pylock.toml or pylock.<name>.toml, and pip, uv and pip-audit read no other file as a \
+         lock; write it as pylock.example.toml\n"
+    );
+    assert!(index.all_requests().is_empty());
+    assert!(!dir.path().join("example.pylock.toml").exists());
+    // Other formats are not locks: any name goes.
+    let run = lock(
+        dir.path(),
+        &index,
+        &["--format", "requirements", "-o", "reqs.txt"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 #[test]
@@ -133,7 +163,7 @@ fn pins_the_index_lacks_are_all_listed_and_nothing_is_written() {
         "six===1.17.0\nsix-missing===1.0\noslo.config===10.9.0\nlegacy===0.8.0\n",
     );
     fs::write(dir.path().join("pylock.toml"), "previous content").unwrap();
-    let run = lock(dir.path(), &index, &["-o", "new.toml"]);
+    let run = lock(dir.path(), &index, &["-o", "pylock.new.toml"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         filtered(&run.stderr, &index),
@@ -144,7 +174,7 @@ error: legacy===0.8.0 (upper-constraints.txt:4): no version 0.8.0 of `legacy` on
 error: 3 of 4 pins cannot be locked; nothing was written
 "
     );
-    assert!(!dir.path().join("new.toml").exists());
+    assert!(!dir.path().join("pylock.new.toml").exists());
 }
 
 #[test]
@@ -333,7 +363,7 @@ fn transient_failures_are_retried_and_persistent_ones_reported() {
     let run = lock(
         dir.path(),
         &index,
-        &["--refresh", "--retries", "1", "-o", "other.toml"],
+        &["--refresh", "--retries", "1", "-o", "pylock.other.toml"],
     );
     assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(
@@ -343,7 +373,7 @@ error: six===1.17.0 (upper-constraints.txt:1): http://[INDEX]/simple/six/ answer
 error: 1 of 3 pins cannot be locked; nothing was written
 "
     );
-    assert!(!dir.path().join("other.toml").exists());
+    assert!(!dir.path().join("pylock.other.toml").exists());
 }
 
 #[test]
@@ -437,14 +467,21 @@ fn offline_uses_the_cache_and_names_what_it_lacks() {
     let index = small_index();
     let dir = scratch();
     write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
-    assert_eq!(lock(dir.path(), &index, &["-o", "first.toml"]).code, 0);
+    assert_eq!(
+        lock(dir.path(), &index, &["-o", "pylock.first.toml"]).code,
+        0
+    );
     index.server().clear_log();
     write(
         dir.path(),
         "upper-constraints.txt",
         "six===1.17.0\nlegacy===0.8.1\n",
     );
-    let run = lock(dir.path(), &index, &["--offline", "-o", "second.toml"]);
+    let run = lock(
+        dir.path(),
+        &index,
+        &["--offline", "-o", "pylock.second.toml"],
+    );
     assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(
         filtered(&run.stderr, &index),
@@ -455,11 +492,15 @@ error: 1 of 2 pins cannot be locked; nothing was written
     );
     assert!(index.all_requests().is_empty());
     write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
-    let run = lock(dir.path(), &index, &["--offline", "-o", "second.toml"]);
+    let run = lock(
+        dir.path(),
+        &index,
+        &["--offline", "-o", "pylock.second.toml"],
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        fs::read_to_string(dir.path().join("first.toml")).unwrap(),
-        fs::read_to_string(dir.path().join("second.toml")).unwrap()
+        fs::read_to_string(dir.path().join("pylock.first.toml")).unwrap(),
+        fs::read_to_string(dir.path().join("pylock.second.toml")).unwrap()
     );
 }
 
@@ -491,7 +532,7 @@ fn hashes_in_the_input_restrict_and_check_the_files() {
         "upper-constraints.txt",
         format!("six===1.17.0 --hash=sha256:{wheel} --hash=sha256:{wrong}\n"),
     );
-    let run = lock(dir.path(), &index, &["-o", "x.toml"]);
+    let run = lock(dir.path(), &index, &["-o", "pylock.x.toml"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         filtered(&run.stderr, &index).starts_with(&format!(
@@ -522,12 +563,12 @@ fn input_from_stdin_and_from_a_url() {
             "--index-url",
             &index.simple_url(),
             "-o",
-            "stdin.toml",
+            "pylock.stdin.toml",
         ])
         .stdin("six===1.17.0\n")
         .run();
     assert_eq!(run.code, 0, "{run:?}");
-    let stdin_lock = fs::read_to_string(dir.path().join("stdin.toml")).unwrap();
+    let stdin_lock = fs::read_to_string(dir.path().join("pylock.stdin.toml")).unwrap();
     assert!(stdin_lock.contains("source = \"<stdin>\""), "{stdin_lock}");
 
     let url = index.server().url("/constraints/upper.txt");
@@ -696,12 +737,18 @@ fn pages_are_revalidated_with_their_etag_and_reused_while_fresh() {
     index.site().update("/simple/legacy/", |r| {
         *r = r.clone().cache_control("max-age=600")
     });
-    assert_eq!(lock(dir.path(), &index, &["-o", "first.toml"]).code, 0);
+    assert_eq!(
+        lock(dir.path(), &index, &["-o", "pylock.first.toml"]).code,
+        0
+    );
     let first: Vec<_> = index.server().requests();
     assert!(first.iter().all(|r| r.if_none_match().is_none()));
 
     index.server().clear_log();
-    assert_eq!(lock(dir.path(), &index, &["-o", "second.toml"]).code, 0);
+    assert_eq!(
+        lock(dir.path(), &index, &["-o", "pylock.second.toml"]).code,
+        0
+    );
     let second = index.server().requests();
     // six: asked again with its ETag (answered 304); legacy: still fresh, not asked at all.
     let six: Vec<_> = second
@@ -715,7 +762,7 @@ fn pages_are_revalidated_with_their_etag_and_reused_while_fresh() {
         "{second:?}"
     );
     assert_eq!(
-        fs::read_to_string(dir.path().join("first.toml")).unwrap(),
-        fs::read_to_string(dir.path().join("second.toml")).unwrap()
+        fs::read_to_string(dir.path().join("pylock.first.toml")).unwrap(),
+        fs::read_to_string(dir.path().join("pylock.second.toml")).unwrap()
     );
 }
