@@ -575,3 +575,65 @@ fn fetch_for_a_python_version_and_platform() {
             .contains(&"gamma-1.0-cp39-cp39-win_amd64.whl".to_owned())
     );
 }
+
+#[test]
+fn a_lock_for_newer_pythons_is_refused_for_an_older_target() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("alpha", "1.0")).requires_python(">=3.11"))
+        .start();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "alpha===1.0\n");
+    let run = Pinguard::new(dir.path())
+        .args([
+            "lock",
+            "upper-constraints.txt",
+            "--index-url",
+            &index.simple_url(),
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let lock = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(lock.contains("\nrequires-python = \">=3.11\"\n"), "{lock}");
+    index.server().clear_log();
+
+    let refused = "error: CPython 3.10 on manylinux_2_28_x86_64: the lock is for Python >=3.11 \
+                   (its requires-python); choose an interpreter it admits, or lock again for \
+                   this one\n";
+    let run = pinguard(
+        dir.path(),
+        &[
+            "fetch",
+            "--dest",
+            "wh",
+            "--python",
+            "3.10",
+            "--platform",
+            "manylinux_2_28_x86_64",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.starts_with(refused), "{}", run.stderr);
+    let run = pinguard(
+        dir.path(),
+        &[
+            "check",
+            "pylock.toml",
+            "--python",
+            "3.10",
+            "--platform",
+            "manylinux_2_28_x86_64",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!("{refused}error: pylock.toml was not checked\n")
+    );
+    assert!(index.all_requests().is_empty());
+    assert!(
+        !dir.path()
+            .join("wh")
+            .join("alpha-1.0-py3-none-any.whl")
+            .exists()
+    );
+}

@@ -83,6 +83,20 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             )
         };
 
+    let excluded: Vec<String> = targets
+        .iter()
+        .filter_map(|target| {
+            let error = crate::guard::select::lock_excludes(&lock, target)?;
+            Some(format!("{}: {error}", target.label()))
+        })
+        .collect();
+    if !excluded.is_empty() {
+        for error in &excluded {
+            reporter.error(error);
+        }
+        reporter.error(&format!("{source} was not checked"));
+        return Ok(ExitStatus::Failure);
+    }
     let subjects = read_dependencies(
         &lock,
         &http,

@@ -27,6 +27,11 @@ pub enum SelectError {
         /// The lock's environments, as written.
         environments: Vec<String>,
     },
+    /// The lock's own `requires-python` excludes the target.
+    LockRequiresPython {
+        /// The specifier.
+        requires_python: String,
+    },
     /// The package's `requires-python` excludes the target.
     RequiresPython {
         /// `name==version`.
@@ -58,6 +63,11 @@ impl fmt::Display for SelectError {
                 "the lock was made for other environments ({}); lock again for this target",
                 environments.join("; ")
             ),
+            Self::LockRequiresPython { requires_python } => write!(
+                f,
+                "the lock is for Python {requires_python} (its requires-python); choose an \
+                 interpreter it admits, or lock again for this one"
+            ),
             Self::RequiresPython {
                 package,
                 requires_python,
@@ -88,16 +98,16 @@ pub struct Selection<'a> {
     pub errors: Vec<SelectError>,
 }
 
-/// Chooses one file per applying package of `lock` for `target`.
-pub fn select<'a>(lock: &'a Lock, target: &Target) -> Selection<'a> {
-    let mut selection = Selection::default();
+/// Why the lock as a whole is not for `target`: none of its `environments` matches, or its
+/// top-level `requires-python` excludes the target's Python. `None` when it is.
+pub fn lock_excludes(lock: &Lock, target: &Target) -> Option<SelectError> {
     if !lock.environments.is_empty()
         && !lock
             .environments
             .iter()
             .any(|marker| marker.evaluate(target.markers(), &[]))
     {
-        selection.errors.push(SelectError::NoEnvironment {
+        return Some(SelectError::NoEnvironment {
             environments: lock
                 .environments
                 .iter()
@@ -107,6 +117,22 @@ pub fn select<'a>(lock: &'a Lock, target: &Target) -> Selection<'a> {
                 })
                 .collect(),
         });
+    }
+    match &lock.requires_python {
+        Some(requires_python) if !target.admits_python(requires_python) => {
+            Some(SelectError::LockRequiresPython {
+                requires_python: requires_python.to_string(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Chooses one file per applying package of `lock` for `target`.
+pub fn select<'a>(lock: &'a Lock, target: &Target) -> Selection<'a> {
+    let mut selection = Selection::default();
+    if let Some(error) = lock_excludes(lock, target) {
+        selection.errors.push(error);
         return selection;
     }
     let mut applying: BTreeMap<&PackageName, Vec<&Package>> = BTreeMap::new();
