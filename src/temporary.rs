@@ -97,7 +97,9 @@ impl Drop for Temporary {
 }
 
 /// From now on, SIGINT and SIGTERM remove every live temporary file and end the process with
-/// 130 or 143. Call once, before creating temporaries whose removal matters.
+/// 130 or 143. Call once, before creating temporaries whose removal matters. (Elsewhere than
+/// Unix, a no-op.)
+#[cfg(unix)]
 pub fn remove_on_interrupt() -> io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
@@ -116,9 +118,16 @@ pub fn remove_on_interrupt() -> io::Result<()> {
     Ok(())
 }
 
+/// See the Unix version.
+#[cfg(not(unix))]
+pub fn remove_on_interrupt() -> io::Result<()> {
+    Ok(())
+}
+
 /// Removes the temporary files in `dir` that no running pinguard holds (left by a run that was
 /// killed); returns their paths. Best effort: what cannot be listed or removed stays, and
-/// entries that are not regular files are left alone.
+/// entries that are not regular files are left alone. (A file another run created an instant
+/// before, not yet locked, could be taken; that run's rename then fails and it says so.)
 pub fn remove_stale(dir: &Path) -> Vec<PathBuf> {
     let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {

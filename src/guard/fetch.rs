@@ -158,17 +158,28 @@ pub struct Tampered {
     pub path: PathBuf,
     /// What was there.
     pub found: Found,
-    /// Whether the verified file took its place (else it was removed: the fetch failed).
-    pub replaced: bool,
+    /// What became of it.
+    pub disposal: Disposal,
+}
+
+/// What became of a tampered file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposal {
+    /// The verified file took its place.
+    Replaced,
+    /// The fetch failed; it was removed.
+    Removed,
+    /// The fetch failed and it could not be removed (a directory, a read-only destination).
+    Left,
 }
 
 impl Tampered {
     /// The finding, for people.
     pub fn describe(&self, locked: &Locked<'_>) -> String {
-        let outcome = if self.replaced {
-            "replaced it with the verified file"
-        } else {
-            "removed it (the locked file could not be fetched)"
+        let outcome = match self.disposal {
+            Disposal::Replaced => "replaced it with the verified file",
+            Disposal::Removed => "removed it (the locked file could not be fetched)",
+            Disposal::Left => "it is still there (the locked file could not be fetched): remove it",
         };
         match &self.found {
             Found::Drift(check) => format!(
@@ -236,24 +247,23 @@ pub fn fetch(
             .collect()
     });
     bar.finish_and_clear();
-    let mut tampered = Vec::new();
-    let mut results = Vec::with_capacity(outcomes.len());
+    let mut fetch = Fetch {
+        results: Vec::with_capacity(outcomes.len()),
+        tampered: Vec::new(),
+        stale,
+    };
     for (index, (found, result)) in outcomes.into_iter().enumerate() {
-        if let Some(found) = found {
-            tampered.push(Tampered {
+        if let Some((found, disposal)) = found {
+            fetch.tampered.push(Tampered {
                 index,
                 path: options.dest.join(&files[index].entry.name),
                 found,
-                replaced: result.is_ok(),
+                disposal,
             });
         }
-        results.push(result);
+        fetch.results.push(result);
     }
-    Fetch {
-        results,
-        tampered,
-        stale,
-    }
+    fetch
 }
 
 /// Fetches one file, after looking at what the destination holds under its name.
@@ -261,7 +271,7 @@ fn fetch_one(
     file: &Locked<'_>,
     http: &HttpClient,
     options: &FetchOptions,
-) -> (Option<Found>, Result<Fetched, FetchError>) {
+) -> (Option<(Found, Disposal)>, Result<Fetched, FetchError>) {
     let target = options.dest.join(&file.entry.name);
     let found = match check_file(file.entry, &target) {
         // Already there with the right bytes: keep it.
@@ -274,10 +284,17 @@ fn fetch_one(
         Err(OpenError::Io(_)) => None,
     };
     let result = fetch_into(file, &target, http, options);
-    if found.is_some() && result.is_err() {
-        // Known-bad bytes do not stay under a locked name.
-        let _ = fs_err::remove_file(&target);
-    }
+    let found = found.map(|found| {
+        let disposal = if result.is_ok() {
+            Disposal::Replaced
+        } else if fs_err::remove_file(&target).is_ok() {
+            // Known-bad bytes do not stay under a locked name.
+            Disposal::Removed
+        } else {
+            Disposal::Left
+        };
+        (found, disposal)
+    });
     (found, result)
 }
 
