@@ -1,6 +1,7 @@
 //! Writing files so that readers see the old content or the new, never half of either: the
 //! bytes go to a temporary file in the same directory, are flushed to disk (for locks; see
-//! [`Durability`]), and the file is renamed over the target. An interrupted or failed run leaves the previous file intact.
+//! [`Durability`]), and the file is renamed over the target. An interrupted or failed run
+//! leaves the previous file intact (the temporary files are [`crate::temporary`]'s).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -37,17 +38,13 @@ pub fn write_with(
         _ => Path::new("."),
     };
     if durability == Durability::Unsynced {
-        let mut temp = tempfile::Builder::new()
-            .prefix(".pinguard-")
-            .tempfile_in(dir)?;
+        let mut temp = crate::temporary::create_in(dir)?;
         write(temp.as_file_mut())?;
-        temp.persist(path).map_err(|e| e.error)?;
+        temp.persist(path)?;
         return Ok(());
     }
     fs_err::create_dir_all(dir)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".pinguard-")
-        .tempfile_in(dir)?;
+    let mut temp = crate::temporary::create_in(dir)?;
     write(temp.as_file_mut())?;
     temp.as_file_mut().flush()?;
     temp.as_file().sync_data()?;
@@ -58,7 +55,7 @@ pub fn write_with(
     if let Some(permissions) = permissions {
         temp.as_file().set_permissions(permissions)?;
     }
-    temp.persist(path).map_err(|e| e.error)?;
+    temp.persist(path)?;
     Ok(())
 }
 

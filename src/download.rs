@@ -57,9 +57,9 @@ pub fn stream(
 ) -> Result<(Sha256, u64), DownloadError> {
     match location {
         FileLocation::Path(path) => {
-            let mut file = fs_err::File::open(path).map_err(|source| DownloadError::Io {
+            let mut file = crate::regular_file::open(path).map_err(|source| DownloadError::Io {
                 context: format!("cannot read {}", path.display()),
-                source,
+                source: source.into(),
             })?;
             copy_hashing(&mut file, sink).map_err(|source| DownloadError::Io {
                 context: format!("cannot read {}", path.display()),

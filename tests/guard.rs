@@ -637,3 +637,201 @@ fn a_lock_for_newer_pythons_is_refused_for_an_older_target() {
             .exists()
     );
 }
+
+/// Generous: a regression hangs, and must fail rather than hang the test run.
+const WATCHDOG: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The lines before the closing summary (which holds sizes and speeds).
+fn findings(stderr: &str, summary_start: &str) -> String {
+    let (findings, _) = stderr
+        .rsplit_once(summary_start)
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    findings.to_owned()
+}
+
+#[test]
+fn fetch_reports_other_bytes_under_a_locked_name_in_the_destination_and_replaces_them() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    assert_eq!(
+        pinguard(dir.path(), &["fetch", "--dest", "wh", "--all"]).code,
+        0
+    );
+    let name = "alpha-1.0-py3-none-any.whl";
+    let mut tampered = index.file(name).bytes().to_vec();
+    tampered[10] ^= 0xff;
+    fs::write(dir.path().join("wh").join(name), &tampered).unwrap();
+
+    let run = pinguard(dir.path(), &["fetch", "--dest", "wh", "--all"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        findings(&run.stderr, "Fetched 6 of 6 files"),
+        format!(
+            "error: {name} does not match the lock (alpha==1.0)\n  expected sha256:{}\n  computed sha256:{}\n  in the destination: wh/{name}; replaced it with the verified file\n",
+            index.file(name).sha256(),
+            sha256_hex(&tampered)
+        )
+    );
+    assert!(
+        run.stderr.ends_with(", 5 already there\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        sha256_hex(&fs::read(dir.path().join("wh").join(name)).unwrap()),
+        index.file(name).sha256()
+    );
+    assert_eq!(
+        pinguard(dir.path(), &["verify", "pylock.toml", "wh"]).code,
+        0
+    );
+}
+
+/// Sends `signal` to the process `pid`.
+fn kill(pid: u32, signal: i32) {
+    let pid = i32::try_from(pid).unwrap();
+    // SAFETY: kill(2) has no memory effects; the pid is our own child, not yet waited for.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+#[test]
+fn an_interrupted_fetch_leaves_no_temporary_files() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let wheel = "alpha-1.0-py3-none-any.whl";
+    index.files_server().site().fault(
+        format!("/files/{wheel}"),
+        Fault::Stall(std::time::Duration::from_secs(300)),
+        Fires::Forever,
+    );
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let dest = dir.path().join(format!("wh{signal}"));
+        let running = Pinguard::new(dir.path())
+            .args([
+                "fetch",
+                "--all",
+                "--no-cache",
+                "--dest",
+                dest.to_str().unwrap(),
+            ])
+            .spawn();
+        // The stalled download's temporary file exists while pinguard waits for the body.
+        let started = std::time::Instant::now();
+        while !dest.exists() || names_in(&dest).iter().all(|n| !n.starts_with(".pinguard-")) {
+            assert!(started.elapsed() < WATCHDOG, "no temporary file appeared");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        kill(running.id(), signal);
+        let run = running.finish_within(WATCHDOG);
+        assert_eq!(run.code, code, "{run:?}");
+        assert!(
+            names_in(&dest).iter().all(|n| !n.starts_with('.')),
+            "{:?}",
+            names_in(&dest)
+        );
+    }
+}
+
+#[test]
+fn a_stale_temporary_file_is_removed_by_fetch_and_ignored_by_verify() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    assert_eq!(
+        pinguard(dir.path(), &["fetch", "--dest", "wh", "--all"]).code,
+        0
+    );
+    write(dir.path(), "wh/.pinguard-Ab12Cd", b"half a wheel");
+
+    let run = pinguard(dir.path(), &["verify", "pylock.toml", "wh"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        findings(&run.stderr, "Checked 6 files"),
+        "warning: ignored wh/.pinguard-Ab12Cd: a temporary file of an interrupted pinguard run (the next fetch into this directory removes it)\n"
+    );
+
+    let run = pinguard(dir.path(), &["fetch", "--dest", "wh", "--all", "-v"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.starts_with(
+            "note: removed wh/.pinguard-Ab12Cd, a temporary file of an interrupted run\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!names_in(&dir.path().join("wh")).contains(&".pinguard-Ab12Cd".to_owned()));
+}
+
+#[test]
+fn verify_and_fetch_do_not_hang_on_a_fifo_or_dev_zero_under_a_locked_name() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    assert_eq!(
+        pinguard(dir.path(), &["fetch", "--dest", "wh", "--all"]).code,
+        0
+    );
+    let wh = dir.path().join("wh");
+    let (fifo, zero, sparse) = (
+        "alpha-1.0-py3-none-any.whl",
+        "beta-2.0.tar.gz",
+        "gamma-1.0.tar.gz",
+    );
+    fs::remove_file(wh.join(fifo)).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(wh.join(fifo))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    fs::remove_file(wh.join(zero)).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", wh.join(zero)).unwrap();
+    // A terabyte of zeros, sparse: reading it to the end would take hours.
+    let huge = 1u64 << 40;
+    fs::OpenOptions::new()
+        .write(true)
+        .open(wh.join(sparse))
+        .unwrap()
+        .set_len(huge)
+        .unwrap();
+
+    let run = Pinguard::new(dir.path())
+        .args(["verify", "pylock.toml", "wh"])
+        .run_within(WATCHDOG);
+    assert_eq!(run.code, 1, "{run:?}");
+    let sparse_size = index.file(sparse).bytes().len();
+    assert_eq!(
+        findings(&run.stderr, "Checked 4 files"),
+        format!(
+            "error: {sparse} does not match the lock (gamma==1.0)\n  expected sha256:{}\n  expected size:   {sparse_size} bytes\n  actual size:     {huge} bytes (larger than the lock says: not read)\n\
+             error: wh/{fifo} (alpha==1.0) is a FIFO, not a regular file\n\
+             error: wh/{zero} (beta==2.0) is a character device, not a regular file\n",
+            index.file(sparse).sha256()
+        )
+    );
+    assert!(
+        run.stderr
+            .ends_with(": 3 match, 1 drifted, 0 not in the lock, 2 not regular files\n"),
+        "{}",
+        run.stderr
+    );
+
+    let run = Pinguard::new(dir.path())
+        .args(["fetch", "--dest", "wh", "--all"])
+        .run_within(WATCHDOG);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        findings(&run.stderr, "Fetched 6 of 6 files"),
+        format!(
+            "error: wh/{fifo} (alpha==1.0) is a FIFO, not a regular file; replaced it with the verified file\n\
+             error: wh/{zero} (beta==2.0) is a character device, not a regular file; replaced it with the verified file\n\
+             error: {sparse} does not match the lock (gamma==1.0)\n  expected sha256:{}\n  expected size:   {sparse_size} bytes\n  actual size:     {huge} bytes (larger than the lock says: not read)\n  in the destination: wh/{sparse}; replaced it with the verified file\n",
+            index.file(sparse).sha256()
+        )
+    );
+    let run = Pinguard::new(dir.path())
+        .args(["verify", "pylock.toml", "wh", "--require-all"])
+        .run_within(WATCHDOG);
+    assert_eq!(run.code, 0, "{run:?}");
+}

@@ -44,16 +44,21 @@ pub fn run(args: FetchArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         concurrency: guard.concurrency,
         lock_dir: super::lock_dir(&lock),
     };
+    crate::temporary::remove_on_interrupt()?;
     let started = Instant::now();
-    let results = fetch(
+    let fetched = fetch(
         &files,
         &guard.http,
         &options,
         &Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet),
     );
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
-    let status = super::report_fetch(&results, reporter);
-    let done: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let status = super::report_fetch(&files, &fetched, reporter);
+    let done: Vec<_> = fetched
+        .results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .collect();
     let downloaded: u64 = done
         .iter()
         .filter(|f| f.origin == Origin::Download)

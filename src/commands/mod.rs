@@ -15,7 +15,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, NetworkArgs};
 use crate::exit::ExitStatus;
-use crate::guard::fetch::{FetchError, FetchOptions, Fetched, fetch};
+use crate::guard::fetch::{Fetch, FetchOptions, fetch};
 use crate::guard::{LockError, Locked, LockedFiles, python, read_lock};
 use crate::http::HttpClient;
 use crate::progress::Progress;
@@ -169,10 +169,21 @@ impl GuardNetwork {
     }
 }
 
-/// Prints every failed fetch; the status the command ends with.
-fn report_fetch(results: &[Result<Fetched, FetchError>], reporter: &Reporter) -> ExitStatus {
+/// Prints what a fetch removed, every tampered destination file and every failed fetch; the
+/// status the command ends with (a tampered file is a finding even once replaced).
+fn report_fetch(files: &[Locked<'_>], fetch: &Fetch, reporter: &Reporter) -> ExitStatus {
     let mut status = ExitStatus::Success;
-    for error in results.iter().filter_map(|r| r.as_ref().err()) {
+    for path in &fetch.stale {
+        reporter.info(&format!(
+            "removed {}, a temporary file of an interrupted run",
+            path.display()
+        ));
+    }
+    for tampered in &fetch.tampered {
+        reporter.error(&tampered.describe(&files[tampered.index]));
+        status = ExitStatus::Failure;
+    }
+    for error in fetch.results.iter().filter_map(|r| r.as_ref().err()) {
         reporter.error(&error.to_string());
         status = match (status, error.is_drift()) {
             (ExitStatus::Error, _) | (_, false) => ExitStatus::Error,
@@ -205,14 +216,14 @@ fn install_verified(
         lock_dir: lock_dir.to_owned(),
     };
     let progress = Progress::new(reporter.verbosity() == Verbosity::Quiet);
-    let results = fetch(files, &guard.http, &options, &progress);
-    let status = report_fetch(&results, reporter);
+    let outcome = fetch(files, &guard.http, &options, &progress);
+    let status = report_fetch(files, &outcome, reporter);
     if status != ExitStatus::Success {
         reporter.error("nothing was installed");
         return Ok(status);
     }
     let mut requirements = String::new();
-    for (file, fetched) in files.iter().zip(results.iter().flatten()) {
+    for (file, fetched) in files.iter().zip(outcome.results.iter().flatten()) {
         let url = url::Url::from_file_path(&fetched.path)
             .map_err(|()| anyhow::anyhow!("{} is not an absolute path", fetched.path.display()))?;
         requirements.push_str(&format!(

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::cli::{OutputFormat, VerifyArgs};
 use crate::exit::ExitStatus;
 use crate::guard::verify::{VerifyOptions, verify};
-use crate::guard::{Check, describe_drift};
+use crate::guard::{Check, describe_drift, describe_not_regular};
 use crate::report::Reporter;
 
 /// Runs `pinguard verify`.
@@ -45,6 +45,15 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
                     "expected_sha256": expected.to_string(), "computed_sha256": computed.to_string(),
                     "expected_size": expected_size, "size": size,
                 }),
+                Check::Oversized {
+                    expected,
+                    expected_size,
+                    size,
+                } => json!({
+                    "file": c.name, "package": c.package,
+                    "expected_sha256": expected.to_string(), "computed_sha256": null,
+                    "expected_size": expected_size, "size": size,
+                }),
                 Check::Match => unreachable!("drifted() yields drifts"),
             })
             .collect();
@@ -54,6 +63,8 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
             "unknown": report.unknown.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "missing": report.missing,
             "unreadable": report.unreadable.iter().map(|(p, e)| json!({"path": p.display().to_string(), "error": e})).collect::<Vec<_>>(),
+            "not_regular": report.not_regular.iter().map(|n| json!({"path": n.path.display().to_string(), "file": n.name, "kind": n.kind})).collect::<Vec<_>>(),
+            "temporaries": report.temporaries.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
         super::write_stdout(format!("{document:#}\n").as_bytes())?;
     } else {
@@ -68,6 +79,18 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
             let locked = locked.get(name).expect("missing files are locked");
             reporter.error(&format!("{name} ({locked}) is in the lock but not here"));
         }
+        for file in &report.not_regular {
+            let locked = locked
+                .get(&file.name)
+                .expect("not-regular files are locked");
+            reporter.error(&describe_not_regular(&file.path, &locked, file.kind));
+        }
+        for path in &report.temporaries {
+            reporter.warn(&format!(
+                "ignored {}: a temporary file of an interrupted pinguard run (the next fetch into this directory removes it)",
+                path.display()
+            ));
+        }
         for (path, error) in &report.unreadable {
             reporter.error(&format!("cannot read {}: {error}", path.display()));
         }
@@ -78,7 +101,7 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
     let bytes = report.bytes();
     let seconds = elapsed.as_secs_f64().max(1e-9);
     reporter.summary(&format!(
-        "Checked {} files ({}) in {:.2} s ({}/s): {} match, {} drifted, {} not in the lock{}",
+        "Checked {} files ({}) in {:.2} s ({}/s): {} match, {} drifted, {} not in the lock{}{}",
         report.checked.len(),
         super::human_bytes(bytes),
         seconds,
@@ -90,6 +113,10 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
             format!(", {} missing", report.missing.len())
         } else {
             String::new()
+        },
+        match report.not_regular.len() {
+            0 => String::new(),
+            n => format!(", {n} not regular files"),
         }
     ));
     Ok(if !report.unreadable.is_empty() {

@@ -1,6 +1,11 @@
 //! `fetch`: a verified wheelhouse. Each file is hashed while it arrives, into a temporary
 //! name in the destination; only a file whose size and sha256 match the lock is renamed to
-//! its real name. A failed file leaves nothing behind.
+//! its real name. A failed file leaves nothing behind, nor does an interrupted run (see
+//! [`crate::temporary`]); temporaries of runs that were killed are removed first.
+//!
+//! A locked name the destination already holds is checked as `verify` checks it (only a
+//! regular file is opened, never read past the locked size): the right bytes are kept, anything
+//! else is a finding ([`Tampered`]) and is replaced with the verified file.
 //!
 //! A content-addressed store (`files-v1/<sha256>` in the cache) makes a second fetch free and
 //! `--offline` possible; what comes out of it is hashed again on the way into the destination,
@@ -11,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::verify::check_file;
 use super::{Check, Locked, check};
 use crate::digest::{Sha256, copy_hashing};
 use crate::download::{self, DownloadError, Restartable};
@@ -18,7 +24,9 @@ use crate::http::{Connectivity, HttpClient};
 use crate::index::FileLocation;
 use crate::lock::EntryLocation;
 use crate::progress::Progress;
+use crate::regular_file::{self, OpenError};
 use crate::safe_url::SafeUrl;
+use crate::temporary::{self, Temporary};
 
 /// Where a fetched file came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,15 +139,82 @@ pub struct FetchOptions {
     pub lock_dir: PathBuf,
 }
 
-/// Fetches `files` into the destination, all in parallel; one result per file, in order.
+/// What the destination held under a locked name before the fetch, when it was not the
+/// locked file: the wheelhouse was tampered with (or damaged).
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// Other bytes.
+    Drift(Check),
+    /// Not a regular file ("a FIFO"); never opened.
+    NotRegular(&'static str),
+}
+
+/// A locked name the destination held with something else.
+#[derive(Debug, Clone)]
+pub struct Tampered {
+    /// Which of the files asked for.
+    pub index: usize,
+    /// Its path in the destination.
+    pub path: PathBuf,
+    /// What was there.
+    pub found: Found,
+    /// What became of it.
+    pub disposal: Disposal,
+}
+
+/// What became of a tampered file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposal {
+    /// The verified file took its place.
+    Replaced,
+    /// The fetch failed; it was removed.
+    Removed,
+    /// The fetch failed and it could not be removed (a directory, a read-only destination).
+    Left,
+}
+
+impl Tampered {
+    /// The finding, for people.
+    pub fn describe(&self, locked: &Locked<'_>) -> String {
+        let outcome = match self.disposal {
+            Disposal::Replaced => "replaced it with the verified file",
+            Disposal::Removed => "removed it (the locked file could not be fetched)",
+            Disposal::Left => "it is still there (the locked file could not be fetched): remove it",
+        };
+        match &self.found {
+            Found::Drift(check) => format!(
+                "{}\n  in the destination: {}; {outcome}",
+                super::describe_drift(locked, check),
+                self.path.display()
+            ),
+            Found::NotRegular(kind) => format!(
+                "{}; {outcome}",
+                super::describe_not_regular(&self.path, locked, kind)
+            ),
+        }
+    }
+}
+
+/// Everything a fetch did.
+#[derive(Debug)]
+pub struct Fetch {
+    /// One result per file asked for, in order.
+    pub results: Vec<Result<Fetched, FetchError>>,
+    /// Locked names the destination held with something else: findings.
+    pub tampered: Vec<Tampered>,
+    /// Temporary files of interrupted runs, removed from the destination first.
+    pub stale: Vec<PathBuf>,
+}
+
+/// Fetches `files` into the destination, all in parallel.
 pub fn fetch(
     files: &[Locked<'_>],
     http: &HttpClient,
     options: &FetchOptions,
     progress: &Progress,
-) -> Vec<Result<Fetched, FetchError>> {
+) -> Fetch {
     if let Err(source) = fs_err::create_dir_all(&options.dest) {
-        return files
+        let results = files
             .iter()
             .map(|f| {
                 Err(FetchError::Io {
@@ -148,76 +223,116 @@ pub fn fetch(
                 })
             })
             .collect();
+        return Fetch {
+            results,
+            tampered: Vec::new(),
+            stale: Vec::new(),
+        };
     }
+    let stale = temporary::remove_stale(&options.dest);
     let bar = progress.bar(files.len() as u64, "fetching");
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.concurrency.max(1))
         .thread_name(|i| format!("pinguard-fetch-{i}"))
         .build()
         .expect("a thread pool of a few threads can be created");
-    let results = pool.install(|| {
+    let outcomes: Vec<_> = pool.install(|| {
         files
             .par_iter()
             .map(|file| {
-                let result = fetch_one(file, http, options);
+                let outcome = fetch_one(file, http, options);
                 bar.inc(1);
-                result
+                outcome
             })
             .collect()
     });
     bar.finish_and_clear();
-    results
+    let mut fetch = Fetch {
+        results: Vec::with_capacity(outcomes.len()),
+        tampered: Vec::new(),
+        stale,
+    };
+    for (index, (found, result)) in outcomes.into_iter().enumerate() {
+        if let Some((found, disposal)) = found {
+            fetch.tampered.push(Tampered {
+                index,
+                path: options.dest.join(&files[index].entry.name),
+                found,
+                disposal,
+            });
+        }
+        fetch.results.push(result);
+    }
+    fetch
 }
 
+/// Fetches one file, after looking at what the destination holds under its name.
 fn fetch_one(
     file: &Locked<'_>,
+    http: &HttpClient,
+    options: &FetchOptions,
+) -> (Option<(Found, Disposal)>, Result<Fetched, FetchError>) {
+    let target = options.dest.join(&file.entry.name);
+    let found = match check_file(file.entry, &target) {
+        // Already there with the right bytes: keep it.
+        Ok((Check::Match, size)) => {
+            return (None, Ok(fetched(file, target, Origin::Present, size)));
+        }
+        Ok((check, _)) => Some(Found::Drift(check)),
+        Err(OpenError::NotRegular { kind, .. }) => Some(Found::NotRegular(kind)),
+        // Absent (or unreadable, then replaced like an absent file).
+        Err(OpenError::Io(_)) => None,
+    };
+    let result = fetch_into(file, &target, http, options);
+    let found = found.map(|found| {
+        let disposal = if result.is_ok() {
+            Disposal::Replaced
+        } else if fs_err::remove_file(&target).is_ok() {
+            // Known-bad bytes do not stay under a locked name.
+            Disposal::Removed
+        } else {
+            Disposal::Left
+        };
+        (found, disposal)
+    });
+    (found, result)
+}
+
+fn fetched(file: &Locked<'_>, path: PathBuf, origin: Origin, size: u64) -> Fetched {
+    Fetched {
+        name: file.entry.name.clone(),
+        path,
+        size,
+        origin,
+        sha256: file.entry.sha256,
+    }
+}
+
+/// Fetches one file from the store or its location into `target`, through a temporary file.
+fn fetch_into(
+    file: &Locked<'_>,
+    target: &Path,
     http: &HttpClient,
     options: &FetchOptions,
 ) -> Result<Fetched, FetchError> {
     let name = file.entry.name.clone();
     let package = file.to_string();
-    let target = options.dest.join(&name);
     let io_error = |source: io::Error| FetchError::Io {
         name: name.clone(),
         source,
     };
-    let fetched = |origin, size| Fetched {
-        name: name.clone(),
-        path: target.clone(),
-        size,
-        origin,
-        sha256: file.entry.sha256,
-    };
-
-    // Already there with the right bytes: keep it.
-    if let Ok((sha256, size)) = super::verify::hash_file(&target)
-        && check(file.entry, sha256, size) == Check::Match
-    {
-        return Ok(fetched(Origin::Present, size));
-    }
-
     let store_path = options
         .store
         .as_ref()
         .map(|store| store.join(file.entry.sha256.to_string()));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".pinguard-")
-        .tempfile_in(&options.dest)
-        .map_err(io_error)?;
+    let mut temp = temporary::create_in(&options.dest).map_err(io_error)?;
 
     // From the store, hashed again on the way.
-    if let Some(stored) = store_path.as_ref().filter(|p| p.is_file()) {
-        let copied = fs_err::File::open(stored)
-            .and_then(|mut source| copy_hashing(&mut source, temp.as_file_mut()));
-        if let Ok((sha256, size)) = copied
-            && check(file.entry, sha256, size) == Check::Match
-        {
-            persist(temp, &target).map_err(io_error)?;
-            return Ok(fetched(Origin::Store, size));
-        }
-        // A damaged store entry is dropped and the file fetched again.
-        let _ = fs_err::remove_file(stored);
-        temp.as_file_mut().restart().map_err(io_error)?;
+    if let Some(stored) = &store_path
+        && let Some(size) = copy_from_store(file, stored, &mut temp).map_err(io_error)?
+    {
+        persist(temp, target).map_err(io_error)?;
+        return Ok(fetched(file, target.to_owned(), Origin::Store, size));
     }
 
     if http.connectivity() == Connectivity::Offline {
@@ -264,19 +379,44 @@ fn fetch_one(
             description: super::describe_drift(file, &verdict),
         });
     }
-    persist(temp, &target).map_err(io_error)?;
+    persist(temp, target).map_err(io_error)?;
     if let Some(stored) = store_path {
-        store(&target, &stored);
+        store(target, &stored);
     }
-    Ok(fetched(Origin::Download, size))
+    Ok(fetched(file, target.to_owned(), Origin::Download, size))
+}
+
+/// Copies the store's entry into `temp` if it is there and right (its size, when it matches);
+/// a damaged entry is dropped and `temp` emptied for a download.
+fn copy_from_store(
+    file: &Locked<'_>,
+    stored: &Path,
+    temp: &mut Temporary,
+) -> io::Result<Option<u64>> {
+    let Ok(mut source) = regular_file::open(stored) else {
+        return Ok(None);
+    };
+    let mut sink = Limited {
+        inner: temp.as_file_mut(),
+        written: 0,
+        limit: file.entry.size,
+    };
+    if let Ok((sha256, size)) = copy_hashing(&mut source, &mut sink)
+        && check(file.entry, sha256, size) == Check::Match
+    {
+        return Ok(Some(size));
+    }
+    let _ = fs_err::remove_file(stored);
+    temp.as_file_mut().restart()?;
+    Ok(None)
 }
 
 /// Renames a verified temporary file to its name. No `fsync`: forcing every file to disk made
 /// fetching disk-bound (40 s instead of 22 s for the 7.8 GiB of OpenStack's master lock), and
 /// buys nothing here: a file a crash cut short is caught by whatever reads it next, since pip
 /// (`--require-hashes`) and `pinguard verify` check every digest.
-fn persist(temp: tempfile::NamedTempFile, target: &Path) -> io::Result<()> {
-    let file = temp.persist(target).map_err(|e| e.error)?;
+fn persist(temp: Temporary, target: &Path) -> io::Result<()> {
+    let file = temp.persist(target)?;
     // A wheelhouse is shared with pip, CI and other users: not the temp file's 0600.
     #[cfg(unix)]
     {

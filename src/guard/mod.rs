@@ -217,6 +217,15 @@ pub enum Check {
         /// The file's size.
         size: u64,
     },
+    /// Larger than the lock's size: not read past it, so there is no computed digest.
+    Oversized {
+        /// What the lock holds.
+        expected: Sha256,
+        /// The lock's size.
+        expected_size: u64,
+        /// The file's size.
+        size: u64,
+    },
 }
 
 /// Compares computed bytes with a locked entry.
@@ -237,25 +246,47 @@ pub fn check(entry: &FileEntry, computed: Sha256, size: u64) -> Check {
 /// Renders a drift for people: package and file, then expected and computed on their own
 /// lines (the layout uv and pip use).
 pub fn describe_drift(locked: &Locked<'_>, check: &Check) -> String {
-    let Check::Drift {
-        expected,
-        computed,
-        expected_size,
-        size,
-    } = check
-    else {
-        return String::new();
+    let mut text = format!("{} does not match the lock ({})", locked.entry.name, locked);
+    let sizes = match check {
+        Check::Match => return String::new(),
+        Check::Drift {
+            expected,
+            computed,
+            expected_size,
+            size,
+        } => {
+            text.push_str(&format!(
+                "\n  expected sha256:{expected}\n  computed sha256:{computed}"
+            ));
+            expected_size.map(|expected_size| (expected_size, *size, ""))
+        }
+        Check::Oversized {
+            expected,
+            expected_size,
+            size,
+        } => {
+            text.push_str(&format!("\n  expected sha256:{expected}"));
+            Some((
+                *expected_size,
+                *size,
+                " (larger than the lock says: not read)",
+            ))
+        }
     };
-    let mut text = format!(
-        "{} does not match the lock ({})\n  expected sha256:{expected}\n  computed sha256:{computed}",
-        locked.entry.name, locked
-    );
-    if let Some(expected_size) = expected_size {
+    if let Some((expected_size, size, note)) = sizes {
         text.push_str(&format!(
-            "\n  expected size:   {expected_size} bytes\n  actual size:     {size} bytes"
+            "\n  expected size:   {expected_size} bytes\n  actual size:     {size} bytes{note}"
         ));
     }
     text
+}
+
+/// Renders a file carrying a locked name that is not a regular file (a FIFO, a device).
+pub fn describe_not_regular(path: &Path, locked: &Locked<'_>, kind: &str) -> String {
+    format!(
+        "{} ({locked}) is {kind}, not a regular file",
+        path.display()
+    )
 }
 
 #[cfg(test)]

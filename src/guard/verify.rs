@@ -1,5 +1,7 @@
 //! `verify`: every file of a directory (or every file named) must be in the lock under the
-//! same name, with the same sha256 and, where the lock has it, the same size.
+//! same name, with the same sha256 and, where the lock has it, the same size. Only regular
+//! files are opened (a FIFO or device under a locked name is a finding), none is read past its
+//! locked size, and pinguard's own temporary files are set aside.
 //!
 //! Files are hashed in parallel (one rayon task per file, as many threads as cores), each
 //! streamed through SHA-256 in 1 MiB reads: with the CPU's SHA extensions one core hashes about
@@ -13,6 +15,9 @@ use serde::Serialize;
 
 use super::{Check, LockedFiles, check};
 use crate::digest::{Hasher, Sha256};
+use crate::lock::FileEntry;
+use crate::regular_file::{self, OpenError};
+use crate::temporary;
 
 /// What `verify` checks beyond the files present.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,7 +35,7 @@ pub struct Checked {
     pub package: String,
     /// Its size.
     pub size: u64,
-    /// Its digest.
+    /// Its digest (the locked one when it was too large to read).
     #[serde(serialize_with = "hex")]
     pub sha256: Sha256,
     /// The drift, if any.
@@ -40,6 +45,17 @@ pub struct Checked {
 
 fn hex<S: serde::Serializer>(digest: &Sha256, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(digest)
+}
+
+/// A locked name carried by something that is not a regular file.
+#[derive(Debug, Clone)]
+pub struct NotRegular {
+    /// The path.
+    pub path: PathBuf,
+    /// The file name (locked).
+    pub name: String,
+    /// What it is ("a FIFO").
+    pub kind: &'static str,
 }
 
 /// Everything `verify` found.
@@ -53,6 +69,10 @@ pub struct Report {
     pub missing: Vec<String>,
     /// Files that could not be read.
     pub unreadable: Vec<(PathBuf, String)>,
+    /// Files with a locked name that are not regular files (FIFOs, devices): never opened.
+    pub not_regular: Vec<NotRegular>,
+    /// pinguard's own temporary files (left by an interrupted run): ignored.
+    pub temporaries: Vec<PathBuf>,
     /// Directories named that were not looked into (subdirectories).
     pub skipped_dirs: Vec<PathBuf>,
 }
@@ -65,7 +85,10 @@ impl Report {
 
     /// Whether everything matched.
     pub fn is_clean(&self) -> bool {
-        self.drifted().next().is_none() && self.unknown.is_empty() && self.missing.is_empty()
+        self.drifted().next().is_none()
+            && self.unknown.is_empty()
+            && self.missing.is_empty()
+            && self.not_regular.is_empty()
     }
 
     /// Bytes hashed.
@@ -101,30 +124,42 @@ pub fn verify(
         }
     }
 
+    let (temporaries, files): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|path| file_name(path).is_some_and(|name| temporary::is_temporary(&name)));
+    report.temporaries = temporaries;
     let (known, unknown): (Vec<_>, Vec<_>) = files
         .into_iter()
         .partition(|path| file_name(path).is_some_and(|name| locked.get(&name).is_some()));
     report.unknown = unknown;
 
-    let results: Vec<Result<Checked, (PathBuf, String)>> = known
+    let results: Vec<_> = known
         .par_iter()
         .map(|path| {
             let name = file_name(path).expect("partitioned on having a name");
             let entry = locked.get(&name).expect("partitioned on being locked");
-            let (sha256, size) = hash_file(path).map_err(|e| (path.clone(), e.to_string()))?;
-            Ok(Checked {
+            let outcome = check_file(entry.entry, path).map(|(check, size)| Checked {
                 package: entry.to_string(),
-                check: check(entry.entry, sha256, size),
-                name,
+                sha256: match &check {
+                    Check::Drift { computed, .. } => *computed,
+                    Check::Match | Check::Oversized { .. } => entry.entry.sha256,
+                },
+                check,
+                name: name.clone(),
                 size,
-                sha256,
-            })
+            });
+            (path, name, outcome)
         })
         .collect();
-    for result in results {
-        match result {
+    for (path, name, outcome) in results {
+        match outcome {
             Ok(checked) => report.checked.push(checked),
-            Err(unreadable) => report.unreadable.push(unreadable),
+            Err(OpenError::NotRegular { kind, .. }) => report.not_regular.push(NotRegular {
+                path: path.clone(),
+                name,
+                kind,
+            }),
+            Err(OpenError::Io(e)) => report.unreadable.push((path.clone(), e.to_string())),
         }
     }
     report.checked.sort_by(|a, b| a.name.cmp(&b.name));
@@ -148,13 +183,37 @@ fn file_name(path: &Path) -> Option<String> {
 /// Reads per call: large enough that syscalls are a rounding error next to hashing.
 const READ_SIZE: usize = 1 << 20;
 
-/// The digest and size of a file, streamed.
-pub fn hash_file(path: &Path) -> io::Result<(Sha256, u64)> {
-    let mut file = fs_err::File::open(path)?;
+/// Compares the regular file at `path` with `entry`, and gives its size. Nothing but a regular
+/// file is opened, and nothing past the locked size is read: a file larger than the lock says
+/// is [`Check::Oversized`] from its size alone.
+pub fn check_file(entry: &FileEntry, path: &Path) -> Result<(Check, u64), OpenError> {
+    let file = regular_file::open(path)?;
+    let on_disk = file.metadata()?.len();
+    if let Some(oversized) = oversized(entry, on_disk) {
+        return Ok((oversized, on_disk));
+    }
+    // One byte past the lock's size tells a file that grew while it was read.
+    let limit = entry.size.map_or(u64::MAX, |locked| locked + 1);
+    let (sha256, size) = hash_reader(&mut file.take(limit))?;
+    let check = oversized(entry, size).unwrap_or_else(|| check(entry, sha256, size));
+    Ok((check, size))
+}
+
+/// [`Check::Oversized`] if `size` is past the lock's.
+fn oversized(entry: &FileEntry, size: u64) -> Option<Check> {
+    let expected_size = entry.size.filter(|&locked| size > locked)?;
+    Some(Check::Oversized {
+        expected: entry.sha256,
+        expected_size,
+        size,
+    })
+}
+
+fn hash_reader(reader: &mut impl Read) -> io::Result<(Sha256, u64)> {
     let mut hasher = Hasher::new();
     let mut buffer = vec![0u8; READ_SIZE];
     loop {
-        match file.read(&mut buffer) {
+        match reader.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => hasher.update(&buffer[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::SystemTime;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::consumers;
 
@@ -174,6 +174,63 @@ fn toml_files(dir: &Path) -> HashMap<PathBuf, (SystemTime, u64)> {
     let mut found = HashMap::new();
     walk(dir, 2, &mut found);
     found
+}
+
+impl Pinguard {
+    /// Starts in the background, for a test that signals it or must not wait forever.
+    pub fn spawn(mut self) -> Running {
+        self.command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Running {
+            child: self.command.spawn().expect("the pinguard binary runs"),
+        }
+    }
+
+    /// Runs to completion, failing the test (instead of hanging it) after `limit`.
+    pub fn run_within(self, limit: Duration) -> Run {
+        self.spawn().finish_within(limit)
+    }
+}
+
+/// A `pinguard` running in the background.
+pub struct Running {
+    child: Child,
+}
+
+impl Running {
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for it to end; past `limit` it is killed and the test fails.
+    pub fn finish_within(mut self, limit: Duration) -> Run {
+        let started = Instant::now();
+        while self
+            .child
+            .try_wait()
+            .expect("pinguard can be waited for")
+            .is_none()
+        {
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                let output = self.child.wait_with_output().expect("pinguard was killed");
+                panic!(
+                    "pinguard still ran after {limit:?} (killed): {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = self.child.wait_with_output().expect("pinguard finishes");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
 }
 
 /// A scratch directory for one test, removed afterwards.
