@@ -575,3 +575,152 @@ fn fetch_for_a_python_version_and_platform() {
             .contains(&"gamma-1.0-cp39-cp39-win_amd64.whl".to_owned())
     );
 }
+
+/// What installing a locked sdist led to when the user's pip configuration offered a hostile
+/// build backend by one route.
+#[derive(Debug, PartialEq)]
+struct BuildRequirementsOutcome {
+    route: &'static str,
+    code: i32,
+    last_line: String,
+    installed: Vec<String>,
+    hostile_code_ran: bool,
+    hostile_files_requested: Vec<String>,
+    hostile_source_shown: bool,
+}
+
+/// pip reads `PIP_*` variables and its configuration files even under `python -I`, and so does
+/// the pip subprocess that installs an sdist's build requirements. Whatever `find-links` the
+/// user's configuration names (a directory or a URL; by a variable, the file
+/// `PIP_CONFIG_FILE` names, the environment's or the user's `pip.conf`) must not be a source:
+/// the build requirements come from the verified files only.
+#[test]
+fn pip_does_not_take_build_requirements_from_the_users_pip_configuration() {
+    let dir = scratch();
+    // The hostile side: setuptools and wheel 99.0, whose `.pth` runs in any interpreter that
+    // has them on its path, as pip's build environment does.
+    let marker = dir.path().join("hostile-code-ran");
+    let payload = format!(
+        "import pathlib; pathlib.Path({:?}).write_text('ran')\n",
+        marker.display().to_string()
+    );
+    let hostile_wheels = [
+        WheelBuilder::new("setuptools", "99.0").file("setuptools-hook.pth", payload.clone()),
+        WheelBuilder::new("wheel", "99.0").file("wheel-hook.pth", payload),
+    ];
+    let hostile = IndexBuilder::new()
+        .files(hostile_wheels.iter().map(DistFile::wheel))
+        .start();
+    let hostile_dir = dir.path().join("hostile-wheels");
+    for wheel in &hostile_wheels {
+        write(&hostile_dir, &wheel.filename(), wheel.build());
+    }
+    let hostile_urls = format!(
+        "{} {}",
+        hostile.project_url("setuptools"),
+        hostile.project_url("wheel")
+    );
+    let hostile_dir_text = hostile_dir.display().to_string();
+
+    // The lock: an sdist that needs setuptools and wheel to build, and both, harmless.
+    let index = IndexBuilder::new()
+        .file(DistFile::sdist(
+            &SdistBuilder::new("victim", "1.0").build_requires(["setuptools>=40.8", "wheel"]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("setuptools", "98.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("wheel", "0.98")))
+        .start();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "victim===1.0\nsetuptools===98.0\nwheel===0.98\n",
+    );
+    let run = pinguard(
+        dir.path(),
+        &[
+            "lock",
+            "upper-constraints.txt",
+            "--index-url",
+            &index.simple_url(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let lock = dir.path().join("pylock.toml").display().to_string();
+
+    type Route = Box<dyn Fn(&Path, &Venv, Pinguard) -> Pinguard>;
+    let config = |links: &str| format!("[global]\nfind-links = {links}\n");
+    let routes: Vec<(&'static str, Route)> = vec![
+        ("PIP_FIND_LINKS, a directory", {
+            let links = hostile_dir_text.clone();
+            Box::new(move |_, _, pinguard| pinguard.env("PIP_FIND_LINKS", &links))
+        }),
+        ("PIP_FIND_LINKS, URLs", {
+            let links = hostile_urls.clone();
+            Box::new(move |_, _, pinguard| pinguard.env("PIP_FIND_LINKS", &links))
+        }),
+        ("the file PIP_CONFIG_FILE names", {
+            let text = config(&hostile_urls);
+            Box::new(move |case, _, pinguard| {
+                pinguard.env("PIP_CONFIG_FILE", write(case, "my-pip.conf", &text))
+            })
+        }),
+        ("the environment's pip.conf", {
+            let text = config(&hostile_dir_text);
+            Box::new(move |_, venv, pinguard| {
+                write(venv.dir(), "pip.conf", &text);
+                pinguard.env_remove("PIP_CONFIG_FILE")
+            })
+        }),
+        ("the user's pip.conf", {
+            let text = config(&hostile_urls);
+            Box::new(move |case, _, pinguard| {
+                write(case, ".config/pip/pip.conf", &text);
+                pinguard
+                    .env_remove("PIP_CONFIG_FILE")
+                    .env("XDG_CONFIG_HOME", case.join(".config"))
+            })
+        }),
+    ];
+
+    let mut outcomes = Vec::new();
+    let mut expected = Vec::new();
+    for (number, (route, configure)) in routes.iter().enumerate() {
+        let case = dir.path().join(format!("case-{number}"));
+        let Some(venv) = fresh_venv(&case) else {
+            return;
+        };
+        let python = venv_python(&venv);
+        let run = configure(
+            &case,
+            &venv,
+            Pinguard::new(&case).args(["install", &lock, "--python", &python]),
+        )
+        .run();
+        outcomes.push(BuildRequirementsOutcome {
+            route,
+            code: run.code,
+            last_line: run.stderr.lines().last().unwrap_or_default().to_owned(),
+            installed: venv.installed(),
+            hostile_code_ran: marker.exists(),
+            hostile_files_requested: hostile
+                .all_requests()
+                .iter()
+                .map(|r| r.path_only().to_owned())
+                .collect(),
+            hostile_source_shown: run.stderr.contains(&hostile_dir_text)
+                || run.stderr.contains(&hostile.server().base_url()),
+        });
+        expected.push(BuildRequirementsOutcome {
+            route,
+            code: 0,
+            last_line: format!("Installed 3 verified files into {python}"),
+            installed: vec!["victim 1.0".to_owned()],
+            hostile_code_ran: false,
+            hostile_files_requested: Vec::new(),
+            hostile_source_shown: false,
+        });
+        let _ = fs::remove_file(&marker);
+        hostile.server().clear_log();
+    }
+    assert_eq!(outcomes, expected);
+}

@@ -186,7 +186,8 @@ fn report_fetch(results: &[Result<Fetched, FetchError>], reporter: &Reporter) ->
 /// installs exactly those files with the interpreter's pip: `--no-index` (nothing else can be
 /// picked), `--no-deps` (the lock is the whole set), `--require-hashes` (pip checks the digests
 /// a second time), and `--find-links` to the wheelhouse alone, so that build requirements of an
-/// sdist can only come from verified files.
+/// sdist can only come from verified files (pip runs apart from the user's pip configuration:
+/// [`python::pip`]). `--quiet` reaches pip.
 fn install_verified(
     python: &Path,
     files: &[Locked<'_>],
@@ -231,6 +232,9 @@ fn install_verified(
     ]
     .map(str::to_owned)
     .to_vec();
+    if reporter.verbosity() == Verbosity::Quiet {
+        args.push("--quiet".into());
+    }
     args.push("--find-links".into());
     args.push(wheelhouse.path().display().to_string());
     args.push("-r".into());

@@ -3,7 +3,8 @@
 //! [`Target::host_platform`](super::Target::host_platform)).
 //!
 //! The interpreter runs once, isolated (`-I`: `PYTHONPATH`, `PYTHONHOME` and the user site are
-//! ignored, the working directory is not on `sys.path`), with a short script that prints one
+//! ignored, the working directory is not on `sys.path`; no pip configuration, see
+//! [`crate::isolated`]), with a short script that prints one
 //! JSON line after [`SENTINEL`] so that whatever a `sitecustomize` prints cannot be mistaken
 //! for the answer. The script runs on any Python 3 so that an old one is reported as too old
 //! rather than as a syntax error; Python 2 refuses `-I` and is reported from that.
@@ -275,8 +276,8 @@ fn ask(python: &Path, args: &[&str]) -> Result<Answer, TargetError> {
             path: python.to_owned(),
         });
     }
-    let mut command = Command::new(python);
-    command.arg("-I").arg("-c").arg(SCRIPT).args(args);
+    let mut command = crate::isolated::python(python);
+    command.arg("-c").arg(SCRIPT).args(args);
     let output = match run(&mut command, TIMEOUT) {
         Ok(Some(output)) => output,
         Ok(None) => {
