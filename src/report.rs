@@ -72,6 +72,11 @@ impl Reporter {
         self.write("error", "31", message);
     }
 
+    /// How to fix the error just reported: always shown.
+    pub fn help(&self, message: &str) {
+        self.write("help", "32", message);
+    }
+
     /// Pre-rendered text (diagnostics): always shown.
     pub fn raw(&self, text: &str) {
         self.write("", "", text);

@@ -724,3 +724,76 @@ fn pip_does_not_take_build_requirements_from_the_users_pip_configuration() {
     }
     assert_eq!(outcomes, expected);
 }
+
+/// Without `--python` and outside a virtual environment, `sync` compared the lock with
+/// `python3` on `PATH` (`1 to install, 90 not in the lock`): `--remove-extraneous` would have
+/// uninstalled the system's packages. Such an interpreter is refused unless `--system` is
+/// given; a path given to `--python` names it on purpose, as uv takes it.
+#[test]
+fn without_a_virtual_environment_install_and_sync_do_not_use_the_global_interpreter() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let Some(real) = support::python::python3() else {
+        return;
+    };
+    // `python3` on a PATH of its own; a link outside any venv runs as the base interpreter.
+    let bin = dir.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    let python3 = bin.join("python3");
+    std::os::unix::fs::symlink(&real, &python3).unwrap();
+    let prefix = support::python::run(std::process::Command::new(&python3).args([
+        "-I",
+        "-c",
+        "import sys; print(sys.prefix)",
+    ]));
+    let prefix = prefix.assert_success().stdout.trim();
+    let label = format!(
+        "{} (CPython {})",
+        python3.display(),
+        support::python::python_version(&python3).unwrap()
+    );
+    let run = |args: &[&str]| {
+        Pinguard::new(dir.path())
+            .args(args)
+            .env("PATH", &bin)
+            .env_remove("VIRTUAL_ENV")
+            .run()
+    };
+    let refusal = format!(
+        "error: {label} is not in a virtual environment, so its packages (in {prefix}) may be \
+         the system's; refusing to change them\n\
+         help: choose a virtual environment's interpreter with `--python .venv/bin/python` or \
+         by activating the environment, or pass `--system` to use this one\n"
+    );
+
+    index.server().clear_log();
+    for command in [&["sync", "--dry-run"][..], &["install"], &["sync"]] {
+        let run = run(command);
+        assert_eq!(
+            (run.code, run.stderr.as_str()),
+            (2, refusal.as_str()),
+            "{command:?}"
+        );
+    }
+    assert!(
+        index.all_requests().is_empty(),
+        "{:?}",
+        index.all_requests()
+    );
+
+    // Asked for: `--system`, or the interpreter's path.
+    let python3_text = python3.display().to_string();
+    for command in [
+        &["sync", "--dry-run", "--system"][..],
+        &["sync", "--dry-run", "--python", &python3_text],
+    ] {
+        let run = run(command);
+        let summary = run.stderr.lines().last().unwrap_or_default();
+        assert_eq!(run.code, 1, "{command:?}: {run:?}");
+        assert!(
+            summary.starts_with(&format!("{label}: 3 to install, ")),
+            "{command:?}: {summary}"
+        );
+    }
+}

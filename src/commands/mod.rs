@@ -21,7 +21,7 @@ use crate::http::HttpClient;
 use crate::progress::Progress;
 use crate::report::{Reporter, Verbosity};
 use crate::settings::{NetworkSettings, TargetChoice, credential_urls_from_env};
-use crate::target::Target;
+use crate::target::{Environment, Target};
 
 /// Parses the command line and runs the command.
 pub fn main() -> ExitStatus {
@@ -120,6 +120,37 @@ fn resolve_target(choice: &TargetChoice, reporter: &Reporter) -> Option<Target> 
             .and_then(|path| Target::probe(&path).map_err(|e| e.to_string())),
     };
     result.map_err(|e: String| reporter.error(&e)).ok()
+}
+
+/// The interpreter `install` and `sync` change: `--python` (a path, or a name on `PATH`), else
+/// the active virtual environment's, else `python3` on `PATH`. As uv decides, it must be in a
+/// virtual environment unless `--python` gave its path or `--system` allows it: one found by
+/// name may well be the operating system's. `None` after reporting why it cannot be used.
+fn resolve_install_target(
+    requested: Option<String>,
+    system: bool,
+    reporter: &Reporter,
+) -> Option<Target> {
+    let named_by_path = requested
+        .as_deref()
+        .is_some_and(|python| python.contains(['/', std::path::MAIN_SEPARATOR]));
+    let target = resolve_target(&TargetChoice::Interpreter(requested), reporter)?;
+    match target.environment() {
+        Some(Environment::System { prefix }) if !system && !named_by_path => {
+            reporter.error(&format!(
+                "{} is not in a virtual environment, so its packages (in {}) may be the \
+                 system's; refusing to change them",
+                target.label(),
+                prefix.display()
+            ));
+            reporter.help(
+                "choose a virtual environment's interpreter with `--python .venv/bin/python` \
+                 or by activating the environment, or pass `--system` to use this one",
+            );
+            None
+        }
+        _ => Some(target),
+    }
 }
 
 /// The files of `lock` to install on `target`; `None` after reporting every reason the lock
