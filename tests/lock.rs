@@ -719,3 +719,73 @@ fn pages_are_revalidated_with_their_etag_and_reused_while_fresh() {
         fs::read_to_string(dir.path().join("second.toml")).unwrap()
     );
 }
+
+/// `lock same.txt -o same.txt` printed `error: error: not valid TOML` and advised deleting
+/// the input; with `--format requirements` it overwrote the input silently. An output that
+/// is an input (however spelled, through a link, or included with `-c`) is refused before
+/// anything is queried or written.
+#[test]
+fn lock_refuses_an_output_file_that_is_an_input() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")))
+        .start();
+    let dir = scratch();
+    write(dir.path(), "same.txt", "six===1.17.0\n");
+    write(dir.path(), "uc.txt", "-c same.txt\nsix>=1\n");
+    std::os::unix::fs::symlink("same.txt", dir.path().join("link.txt")).unwrap();
+    let help_pylock = "help: write the lock to another file with `-o`, such as `-o pylock.toml`, \
+                       or to standard output with `-o -`\n";
+    let help_requirements = "help: write the lock to another file with `-o`, such as \
+                             `-o requirements.lock`, or to standard output with `-o -`\n";
+    let cases: [(&[&str], String); 4] = [
+        (
+            &["same.txt", "-o", "same.txt"],
+            format!(
+                "error: the output file is the input file same.txt: writing same.txt would \
+                 replace what it is made from; nothing was written\n{help_pylock}"
+            ),
+        ),
+        (
+            &["same.txt", "-o", "./same.txt", "--format", "requirements"],
+            format!(
+                "error: the output file is the input file same.txt: writing ./same.txt would \
+                 replace what it is made from; nothing was written\n{help_requirements}"
+            ),
+        ),
+        (
+            &["same.txt", "-o", "link.txt", "--format", "constraints"],
+            format!(
+                "error: the output file is the input file same.txt: writing link.txt would \
+                 replace what it is made from; nothing was written\n{help_requirements}"
+            ),
+        ),
+        (
+            &["uc.txt", "-o", "same.txt", "--format", "requirements"],
+            format!(
+                "error: the output file is the input file same.txt: writing same.txt would \
+                 replace what it is made from; nothing was written\n{help_requirements}"
+            ),
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = Pinguard::new(dir.path())
+            .args(["lock", "--index-url", &index.simple_url()])
+            .args(args)
+            .run();
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (2, "", expected.as_str()),
+            "{args:?}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("same.txt")).unwrap(),
+            "six===1.17.0\n"
+        );
+        assert!(dir.path().join("link.txt").is_symlink());
+    }
+    assert!(
+        index.all_requests().is_empty(),
+        "{:?}",
+        index.all_requests()
+    );
+}

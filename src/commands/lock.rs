@@ -153,6 +153,11 @@ pub(super) fn run_locker(
 pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     let env = |name: &str| std::env::var(name).ok();
     let settings = LockSettings::resolve(args, &env)?;
+    if let Some(status) =
+        refuse_to_overwrite(&settings, std::slice::from_ref(&settings.source), reporter)
+    {
+        return Ok(status);
+    }
     let prepared = match prepare(
         &settings.source,
         &settings.index,
@@ -164,6 +169,9 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         Ok(prepared) => prepared,
         Err(status) => return Ok(status),
     };
+    if let Some(status) = refuse_to_overwrite(&settings, &prepared.requirements.files, reporter) {
+        return Ok(status);
+    }
 
     let output_path = match &settings.output {
         Output::File(path) => Some(path.clone()),
@@ -259,6 +267,42 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         outcome.queried
     ));
     Ok(ExitStatus::Success)
+}
+
+/// Refuses an output file that is one of `inputs` (the same file however spelled: `./uc.txt`,
+/// a symbolic link to it), as pip-compile does, before anything is queried or written;
+/// `Some(status)` after reporting it.
+fn refuse_to_overwrite(
+    settings: &LockSettings,
+    inputs: &[SourceRef],
+    reporter: &Reporter,
+) -> Option<ExitStatus> {
+    let Output::File(output) = &settings.output else {
+        return None;
+    };
+    // An output that does not exist yet cannot be an input that was read.
+    let output_file = std::fs::canonicalize(output).ok()?;
+    let input = inputs.iter().find_map(|input| match input {
+        SourceRef::Path(path) => std::fs::canonicalize(path)
+            .is_ok_and(|file| file == output_file)
+            .then_some(path),
+        SourceRef::Url(_) | SourceRef::Stdin => None,
+    })?;
+    reporter.error(&format!(
+        "the output file is the input file {}: writing {} would replace what it is made from; \
+         nothing was written",
+        input.display(),
+        output.display()
+    ));
+    let example = match settings.format {
+        LockFormat::Pylock => "pylock.toml",
+        LockFormat::Requirements | LockFormat::Constraints => "requirements.lock",
+    };
+    reporter.help(&format!(
+        "write the lock to another file with `-o`, such as `-o {example}`, or to standard \
+         output with `-o -`"
+    ));
+    Some(ExitStatus::Error)
 }
 
 /// Reads and records what every package depends on (entries kept from the previous lock keep
