@@ -789,3 +789,58 @@ fn lock_refuses_an_output_file_that_is_an_input() {
         index.all_requests()
     );
 }
+
+/// Diagnostic headlines printed credentials while the line under them was masked:
+/// ``error: invalid requirement `git+https://user:GITTOKEN@github.com/…` `` and
+/// ``error: `http://u:SECRET2@h/` cannot follow a requirement``; clap's errors quote
+/// arguments too. Every message is masked on its way out.
+#[test]
+fn messages_never_print_credentials_from_the_input() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")))
+        .start();
+    let dir = scratch();
+    let zeros = "0".repeat(64);
+    write(
+        dir.path(),
+        "uc.txt",
+        format!(
+            "six===1.17.0\n\
+             git+https://user:GITTOKEN@github.com/org/repo.git#egg=repo\n\
+             six===1.17.0 --hash=sha256:{zeros} http://u:SECRET2@h/\n"
+        ),
+    );
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "uc.txt", "--index-url", &index.simple_url()])
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    for headline in [
+        "error: invalid requirement `git+https://user:****@github.com/org/repo.git#egg=repo`\n",
+        "error: `http://u:****@h/` cannot follow a requirement\n",
+    ] {
+        assert!(
+            run.stderr.starts_with(headline) || run.stderr.contains(&format!("\n{headline}")),
+            "{headline}{}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stderr
+            .ends_with("\nerror: uc.txt cannot be locked: 2 lines to fix; nothing was written\n"),
+        "{}",
+        run.stderr
+    );
+
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "uc.txt", "https://u:SECRET3@h/simple"])
+        .run();
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            2,
+            "error: unexpected argument 'https://u:****@h/simple' found\n\n\
+             Usage: pinguard lock [OPTIONS] <SOURCE>\n\n\
+             For more information, try '--help'.\n"
+        )
+    );
+}

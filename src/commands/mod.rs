@@ -8,7 +8,7 @@ pub mod lock;
 pub mod sync;
 pub mod verify;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -27,13 +27,14 @@ use crate::target::{Environment, Target};
 pub fn main() -> ExitStatus {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            print_usage_error(&e);
+            return ExitStatus::Error;
+        }
         Err(e) => {
+            // `--help`, `--version`: text pinguard wrote, on stdout.
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitStatus::Error
-            } else {
-                ExitStatus::Success
-            };
+            return ExitStatus::Success;
         }
     };
     let verbosity = if cli.global.quiet {
@@ -61,6 +62,21 @@ pub fn main() -> ExitStatus {
             ExitStatus::Error
         }
     }
+}
+
+/// Prints clap's error for a bad command line, its credentials masked: it quotes arguments
+/// (`unexpected argument 'https://user:token@host/simple'`).
+fn print_usage_error(error: &clap::Error) {
+    let rendered = error.render();
+    let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = if styled {
+        rendered.ansi().to_string()
+    } else {
+        rendered.to_string()
+    };
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(crate::safe_url::mask_credentials(&text).as_bytes());
 }
 
 /// Writes data to stdout. A closed pipe (`| head`) is not an error: the reader has what it
