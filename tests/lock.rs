@@ -844,3 +844,40 @@ fn messages_never_print_credentials_from_the_input() {
         )
     );
 }
+
+/// An existing lock that cannot be read was reported as `error: error: not valid TOML`, its
+/// advice run into the diagnostic: the diagnostic is shown as such, then one error line.
+#[test]
+fn a_broken_existing_lock_is_reported_once_with_what_to_do() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")))
+        .start();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    write(dir.path(), "pylock.toml", "lock-version = \n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: not valid TOML\n --> pylock.toml:1:16\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with(
+            "\n\nerror: the existing lock pylock.toml cannot be read, so its entries cannot be \
+             kept; fix it, or delete it to lock every pin anew\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("pylock.toml")).unwrap(),
+        "lock-version = \n"
+    );
+    assert!(
+        index.all_requests().is_empty(),
+        "{:?}",
+        index.all_requests()
+    );
+}

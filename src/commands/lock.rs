@@ -182,7 +182,10 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     };
     let environments: Vec<_> = targets.iter().map(Target::environment_marker).collect();
     let previous = match (&output_path, settings.format) {
-        (Some(path), LockFormat::Pylock) if path.exists() => Some(read_previous(path)?),
+        (Some(path), LockFormat::Pylock) if path.exists() => match read_previous(path, reporter)? {
+            Some(lock) => Some(lock),
+            None => return Ok(ExitStatus::Error),
+        },
         _ => None,
     };
     // Entries trimmed for other targets cannot be reused.
@@ -387,15 +390,22 @@ fn source_location(source: &SourceRef, lock_dir: Option<&Path>) -> String {
     }
 }
 
-fn read_previous(path: &Path) -> anyhow::Result<Lock> {
+/// The lock at the output path, whose unchanged entries are kept; `None` after reporting why
+/// it cannot be read.
+fn read_previous(path: &Path, reporter: &Reporter) -> anyhow::Result<Option<Lock>> {
     let text = fs_err::read_to_string(path)?;
-    pylock::from_toml(&path.display().to_string(), &text).map_err(|diagnostics| {
-        anyhow::anyhow!(
-            "{diagnostics}\n\nthe existing lock {} cannot be read, so its entries cannot be \
-             kept; fix it, or delete it to lock every pin anew",
-            path.display()
-        )
-    })
+    match pylock::from_toml(&path.display().to_string(), &text) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(diagnostics) => {
+            reporter.raw(&format!("{}\n", diagnostics.render(reporter.styled())));
+            reporter.error(&format!(
+                "the existing lock {} cannot be read, so its entries cannot be kept; fix it, \
+                 or delete it to lock every pin anew",
+                path.display()
+            ));
+            Ok(None)
+        }
+    }
 }
 
 /// Reads requirements files from disk, standard input, or HTTP (through the page cache, so
