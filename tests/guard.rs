@@ -444,6 +444,19 @@ fn install_puts_exactly_the_locked_files_into_the_environment() {
 }
 
 #[test]
+fn quiet_install_keeps_pip_quiet_too() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let Some(venv) = fresh_venv(dir.path()) else {
+        return;
+    };
+    let run = pinguard(dir.path(), &["install", "-q", "--python", &venv_python(&venv)]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    assert_eq!(venv.installed(), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
+}
+
+#[test]
 fn a_tampered_wheel_or_sdist_means_nothing_is_installed() {
     for file in ["alpha-1.0-py3-none-any.whl", "beta-2.0.tar.gz"] {
         let mut index = guard_index();

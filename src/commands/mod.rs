@@ -276,6 +276,9 @@ fn install_verified(
         "--no-deps",
         "--require-hashes",
         "--disable-pip-version-check",
+        // Wheels built from the sdists would be cached under the wheelhouse's random path,
+        // never to be used again.
+        "--no-cache-dir",
     ]
     .map(str::to_owned)
     .to_vec();
