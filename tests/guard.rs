@@ -451,7 +451,10 @@ fn quiet_install_keeps_pip_quiet_too() {
     let Some(venv) = fresh_venv(dir.path()) else {
         return;
     };
-    let run = pinguard(dir.path(), &["install", "-q", "--python", &venv_python(&venv)]);
+    let run = pinguard(
+        dir.path(),
+        &["install", "-q", "--python", &venv_python(&venv)],
+    );
     assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
     assert_eq!(venv.installed(), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
 }
