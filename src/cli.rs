@@ -281,6 +281,10 @@ pub struct InstallArgs {
     /// [default: $VIRTUAL_ENV's python, else python3 on PATH]
     #[arg(long, value_name = "PYTHON", env = "PINGUARD_PYTHON")]
     pub python: Option<String>,
+    /// Allow an interpreter outside a virtual environment (whose packages may be the system's)
+    /// that was found rather than named by its path.
+    #[arg(long, env = "PINGUARD_SYSTEM_PYTHON")]
+    pub system: bool,
     /// Install only what these requirement files need (repeatable): their lines and, through
     /// the dependencies the lock records (`lock --dependencies`), everything they depend on.
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
@@ -303,6 +307,10 @@ pub struct SyncArgs {
     /// [default: $VIRTUAL_ENV's python, else python3 on PATH]
     #[arg(long, value_name = "PYTHON", env = "PINGUARD_PYTHON")]
     pub python: Option<String>,
+    /// Allow an interpreter outside a virtual environment (whose packages may be the system's)
+    /// that was found rather than named by its path.
+    #[arg(long, env = "PINGUARD_SYSTEM_PYTHON")]
+    pub system: bool,
     /// Only report the differences (exit 1 when there are any); change nothing.
     #[arg(long)]
     pub dry_run: bool,

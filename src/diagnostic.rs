@@ -2,7 +2,8 @@
 //! under the problem, and what to do about it.
 //!
 //! Rendered with `annotate-snippets` (the renderer rustc uses), plain when stderr is not a
-//! terminal so that logs and tests see stable text. The shown line is always passed through
+//! terminal so that logs and tests see stable text. Everything shown — the line, and the
+//! message, label, help and file name, which often quote it — passes through
 //! [`mask_credentials`] first: a line with a token in an index URL can be quoted safely.
 
 use std::fmt;
@@ -71,15 +72,18 @@ impl Diagnostic {
     /// Renders the diagnostic, with colour when `styled`.
     pub fn render(&self, styled: bool) -> String {
         let (text, span) = self.masked();
+        let message = mask_credentials(&self.message);
+        let label = mask_credentials(&self.label);
+        let file = mask_credentials(&self.file);
         // The renderer adds `:line:column` to the path itself.
-        let mut group = Level::ERROR.primary_title(&self.message).element(
+        let mut group = Level::ERROR.primary_title(&*message).element(
             Snippet::source(text.as_str())
                 .line_start(self.line)
-                .path(self.file.as_str())
-                .annotation(AnnotationKind::Primary.span(span).label(&self.label)),
+                .path(&*file)
+                .annotation(AnnotationKind::Primary.span(span).label(&*label)),
         );
         if let Some(help) = &self.help {
-            group = group.element(Level::HELP.message(help));
+            group = group.element(Level::HELP.message(mask_credentials(help)));
         }
         let renderer = if styled {
             Renderer::styled()

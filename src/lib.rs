@@ -25,6 +25,7 @@ pub mod filename;
 pub mod guard;
 pub mod http;
 pub mod index;
+pub mod isolated;
 pub mod lock;
 pub mod locker;
 pub mod marker;

@@ -1,7 +1,13 @@
 //! Messages for people, on stderr: errors always, warnings unless `--quiet`, details with
 //! `--verbose`. Data goes to stdout and never through here.
+//!
+//! Every message passes through [`mask_credentials`] on its way out, whatever built it (an
+//! error quoting a requirement, a library's error naming a URL): this is the one place no
+//! message can forget.
 
 use std::io::{IsTerminal, Write};
+
+use crate::safe_url::mask_credentials;
 
 /// Whether output is coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -57,6 +63,7 @@ impl Reporter {
     }
 
     fn write(&self, prefix: &str, color: &str, message: &str) {
+        let message = mask_credentials(message);
         let mut err = std::io::stderr().lock();
         let _ = if prefix.is_empty() {
             writeln!(err, "{message}")
@@ -70,6 +77,11 @@ impl Reporter {
     /// An error: always shown.
     pub fn error(&self, message: &str) {
         self.write("error", "31", message);
+    }
+
+    /// How to fix the error just reported: always shown.
+    pub fn help(&self, message: &str) {
+        self.write("help", "32", message);
     }
 
     /// Pre-rendered text (diagnostics): always shown.

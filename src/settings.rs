@@ -36,7 +36,7 @@ pub struct SettingsError {
 /// PEP 751 names a lock `pylock.toml` or `pylock.<name>.toml` (`<name>` without dots); pip
 /// reads any other name as a requirements file, uv refuses it and `pip-audit --locked`
 /// passes it by. The error suggests the allowed name closest to the one given.
-fn check_pylock_name(path: &Path) -> Result<(), SettingsError> {
+pub fn check_pylock_name(path: &Path) -> Result<(), SettingsError> {
     let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
     let name = file
         .strip_suffix(".toml")
@@ -162,9 +162,6 @@ impl LockSettings {
                 _ => PathBuf::from("pylock.toml"),
             }),
         };
-        if let (Output::File(path), LockFormat::Pylock) = (&output, format) {
-            check_pylock_name(path)?;
-        }
         let packages = refresh_package
             .iter()
             .map(|name| {

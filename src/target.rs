@@ -170,6 +170,22 @@ pub struct Target {
     tags: Tags,
     platform: Option<Platform>,
     interpreter: Option<PathBuf>,
+    environment: Option<Environment>,
+}
+
+/// The environment a probed interpreter installs into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Environment {
+    /// A virtual environment (PEP 405: `sys.prefix` is not `sys.base_prefix`).
+    Virtual {
+        /// `sys.prefix`, the environment's directory.
+        prefix: PathBuf,
+    },
+    /// The interpreter's own installation, whose packages may be the operating system's.
+    System {
+        /// `sys.prefix` (`/usr`, `/usr/local`).
+        prefix: PathBuf,
+    },
 }
 
 impl Target {
@@ -227,6 +243,7 @@ impl Target {
             tags: tags::cpython(major, minor, &platform.compatible()),
             platform: Some(platform),
             interpreter: None,
+            environment: None,
         })
     }
 
@@ -240,7 +257,8 @@ impl Target {
     ///   install pip;
     /// - its marker environment: `default_environment()` of pip's vendored `packaging`, else
     ///   of `packaging`, else built from `sys`, `platform` and `os` as PEP 508 defines it;
-    /// - its full version and `sys.executable` ([`Target::interpreter`]).
+    /// - its full version and `sys.executable` ([`Target::interpreter`]);
+    /// - whether it runs in a virtual environment ([`Target::environment`]).
     ///
     /// Python 3.7 and newer; errors name the interpreter and say what to do.
     pub fn probe(python: &Path) -> Result<Self, TargetError> {
@@ -268,6 +286,7 @@ impl Target {
             tags,
             platform: None,
             interpreter: probed.executable,
+            environment: Some(probed.environment),
         })
     }
 
@@ -319,6 +338,11 @@ impl Target {
     /// tags say it all.
     pub fn platform(&self) -> Option<&Platform> {
         self.platform.as_ref()
+    }
+
+    /// What a probed target's interpreter installs into; `None` for a spec.
+    pub fn environment(&self) -> Option<&Environment> {
+        self.environment.as_ref()
     }
 
     /// The interpreter's own path (`sys.executable`) for a probed target.

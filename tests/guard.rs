@@ -444,6 +444,22 @@ fn install_puts_exactly_the_locked_files_into_the_environment() {
 }
 
 #[test]
+fn quiet_install_keeps_pip_quiet_too() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let Some(venv) = fresh_venv(dir.path()) else {
+        return;
+    };
+    let run = pinguard(
+        dir.path(),
+        &["install", "-q", "--python", &venv_python(&venv)],
+    );
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    assert_eq!(venv.installed(), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
+}
+
+#[test]
 fn a_tampered_wheel_or_sdist_means_nothing_is_installed() {
     for file in ["alpha-1.0-py3-none-any.whl", "beta-2.0.tar.gz"] {
         let mut index = guard_index();
@@ -834,4 +850,225 @@ fn verify_and_fetch_do_not_hang_on_a_fifo_or_dev_zero_under_a_locked_name() {
         .args(["verify", "pylock.toml", "wh", "--require-all"])
         .run_within(WATCHDOG);
     assert_eq!(run.code, 0, "{run:?}");
+}
+/// What installing a locked sdist led to when the user's pip configuration offered a hostile
+/// build backend by one route.
+#[derive(Debug, PartialEq)]
+struct BuildRequirementsOutcome {
+    route: &'static str,
+    code: i32,
+    last_line: String,
+    installed: Vec<String>,
+    hostile_code_ran: bool,
+    hostile_files_requested: Vec<String>,
+    hostile_source_shown: bool,
+}
+
+/// pip reads `PIP_*` variables and its configuration files even under `python -I`, and so does
+/// the pip subprocess that installs an sdist's build requirements. Whatever `find-links` the
+/// user's configuration names (a directory or a URL; by a variable, the file
+/// `PIP_CONFIG_FILE` names, the environment's or the user's `pip.conf`) must not be a source:
+/// the build requirements come from the verified files only.
+#[test]
+fn pip_does_not_take_build_requirements_from_the_users_pip_configuration() {
+    let dir = scratch();
+    // The hostile side: setuptools and wheel 99.0, whose `.pth` runs in any interpreter that
+    // has them on its path, as pip's build environment does.
+    let marker = dir.path().join("hostile-code-ran");
+    let payload = format!(
+        "import pathlib; pathlib.Path({:?}).write_text('ran')\n",
+        marker.display().to_string()
+    );
+    let hostile_wheels = [
+        WheelBuilder::new("setuptools", "99.0").file("setuptools-hook.pth", payload.clone()),
+        WheelBuilder::new("wheel", "99.0").file("wheel-hook.pth", payload),
+    ];
+    let hostile = IndexBuilder::new()
+        .files(hostile_wheels.iter().map(DistFile::wheel))
+        .start();
+    let hostile_dir = dir.path().join("hostile-wheels");
+    for wheel in &hostile_wheels {
+        write(&hostile_dir, &wheel.filename(), wheel.build());
+    }
+    let hostile_urls = format!(
+        "{} {}",
+        hostile.project_url("setuptools"),
+        hostile.project_url("wheel")
+    );
+    let hostile_dir_text = hostile_dir.display().to_string();
+
+    // The lock: an sdist that needs setuptools and wheel to build, and both, harmless.
+    let index = IndexBuilder::new()
+        .file(DistFile::sdist(
+            &SdistBuilder::new("victim", "1.0").build_requires(["setuptools>=40.8", "wheel"]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("setuptools", "98.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("wheel", "0.98")))
+        .start();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "victim===1.0\nsetuptools===98.0\nwheel===0.98\n",
+    );
+    let run = pinguard(
+        dir.path(),
+        &[
+            "lock",
+            "upper-constraints.txt",
+            "--index-url",
+            &index.simple_url(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let lock = dir.path().join("pylock.toml").display().to_string();
+
+    type Route = Box<dyn Fn(&Path, &Venv, Pinguard) -> Pinguard>;
+    let config = |links: &str| format!("[global]\nfind-links = {links}\n");
+    let routes: Vec<(&'static str, Route)> = vec![
+        ("PIP_FIND_LINKS, a directory", {
+            let links = hostile_dir_text.clone();
+            Box::new(move |_, _, pinguard| pinguard.env("PIP_FIND_LINKS", &links))
+        }),
+        ("PIP_FIND_LINKS, URLs", {
+            let links = hostile_urls.clone();
+            Box::new(move |_, _, pinguard| pinguard.env("PIP_FIND_LINKS", &links))
+        }),
+        ("the file PIP_CONFIG_FILE names", {
+            let text = config(&hostile_urls);
+            Box::new(move |case, _, pinguard| {
+                pinguard.env("PIP_CONFIG_FILE", write(case, "my-pip.conf", &text))
+            })
+        }),
+        ("the environment's pip.conf", {
+            let text = config(&hostile_dir_text);
+            Box::new(move |_, venv, pinguard| {
+                write(venv.dir(), "pip.conf", &text);
+                pinguard.env_remove("PIP_CONFIG_FILE")
+            })
+        }),
+        ("the user's pip.conf", {
+            let text = config(&hostile_urls);
+            Box::new(move |case, _, pinguard| {
+                write(case, ".config/pip/pip.conf", &text);
+                pinguard
+                    .env_remove("PIP_CONFIG_FILE")
+                    .env("XDG_CONFIG_HOME", case.join(".config"))
+            })
+        }),
+    ];
+
+    let mut outcomes = Vec::new();
+    let mut expected = Vec::new();
+    for (number, (route, configure)) in routes.iter().enumerate() {
+        let case = dir.path().join(format!("case-{number}"));
+        let Some(venv) = fresh_venv(&case) else {
+            return;
+        };
+        let python = venv_python(&venv);
+        let run = configure(
+            &case,
+            &venv,
+            Pinguard::new(&case).args(["install", &lock, "--python", &python]),
+        )
+        .run();
+        outcomes.push(BuildRequirementsOutcome {
+            route,
+            code: run.code,
+            last_line: run.stderr.lines().last().unwrap_or_default().to_owned(),
+            installed: venv.installed(),
+            hostile_code_ran: marker.exists(),
+            hostile_files_requested: hostile
+                .all_requests()
+                .iter()
+                .map(|r| r.path_only().to_owned())
+                .collect(),
+            hostile_source_shown: run.stderr.contains(&hostile_dir_text)
+                || run.stderr.contains(&hostile.server().base_url()),
+        });
+        expected.push(BuildRequirementsOutcome {
+            route,
+            code: 0,
+            last_line: format!("Installed 3 verified files into {python}"),
+            installed: vec!["victim 1.0".to_owned()],
+            hostile_code_ran: false,
+            hostile_files_requested: Vec::new(),
+            hostile_source_shown: false,
+        });
+        let _ = fs::remove_file(&marker);
+        hostile.server().clear_log();
+    }
+    assert_eq!(outcomes, expected);
+}
+
+/// Without `--python` and outside a virtual environment, `sync` compared the lock with
+/// `python3` on `PATH` (`1 to install, 90 not in the lock`): `--remove-extraneous` would have
+/// uninstalled the system's packages. Such an interpreter is refused unless `--system` is
+/// given; a path given to `--python` names it on purpose, as uv takes it.
+#[test]
+fn without_a_virtual_environment_install_and_sync_do_not_use_the_global_interpreter() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let Some(real) = support::python::python3() else {
+        return;
+    };
+    // `python3` on a PATH of its own; a link outside any venv runs as the base interpreter.
+    let bin = dir.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    let python3 = bin.join("python3");
+    std::os::unix::fs::symlink(&real, &python3).unwrap();
+    let prefix = support::python::run(std::process::Command::new(&python3).args([
+        "-I",
+        "-c",
+        "import sys; print(sys.prefix)",
+    ]));
+    let prefix = prefix.assert_success().stdout.trim();
+    let label = format!(
+        "{} (CPython {})",
+        python3.display(),
+        support::python::python_version(&python3).unwrap()
+    );
+    let run = |args: &[&str]| {
+        Pinguard::new(dir.path())
+            .args(args)
+            .env("PATH", &bin)
+            .env_remove("VIRTUAL_ENV")
+            .run()
+    };
+    let refusal = format!(
+        "error: {label} is not in a virtual environment, so its packages (in {prefix}) may be \
+         the system's; refusing to change them\n\
+         help: choose a virtual environment's interpreter with `--python .venv/bin/python` or \
+         by activating the environment, or pass `--system` to use this one\n"
+    );
+
+    index.server().clear_log();
+    for command in [&["sync", "--dry-run"][..], &["install"], &["sync"]] {
+        let run = run(command);
+        assert_eq!(
+            (run.code, run.stderr.as_str()),
+            (2, refusal.as_str()),
+            "{command:?}"
+        );
+    }
+    assert!(
+        index.all_requests().is_empty(),
+        "{:?}",
+        index.all_requests()
+    );
+
+    // Asked for: `--system`, or the interpreter's path.
+    let python3_text = python3.display().to_string();
+    for command in [
+        &["sync", "--dry-run", "--system"][..],
+        &["sync", "--dry-run", "--python", &python3_text],
+    ] {
+        let run = run(command);
+        let summary = run.stderr.lines().last().unwrap_or_default();
+        assert_eq!(run.code, 1, "{command:?}: {run:?}");
+        assert!(
+            summary.starts_with(&format!("{label}: 3 to install, ")),
+            "{command:?}: {summary}"
+        );
+    }
 }

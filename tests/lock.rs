@@ -766,3 +766,165 @@ fn pages_are_revalidated_with_their_etag_and_reused_while_fresh() {
         fs::read_to_string(dir.path().join("pylock.second.toml")).unwrap()
     );
 }
+
+/// `lock same.txt -o same.txt` printed `error: error: not valid TOML` and advised deleting
+/// the input; with `--format requirements` it overwrote the input silently. An output that
+/// is an input (however spelled, through a link, or included with `-c`) is refused before
+/// anything is queried or written.
+#[test]
+fn lock_refuses_an_output_file_that_is_an_input() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")))
+        .start();
+    let dir = scratch();
+    write(dir.path(), "same.txt", "six===1.17.0\n");
+    write(dir.path(), "uc.txt", "-c same.txt\nsix>=1\n");
+    std::os::unix::fs::symlink("same.txt", dir.path().join("link.txt")).unwrap();
+    let help_pylock = "help: write the lock to another file with `-o`, such as `-o pylock.toml`, \
+                       or to standard output with `-o -`\n";
+    let help_requirements = "help: write the lock to another file with `-o`, such as \
+                             `-o requirements.lock`, or to standard output with `-o -`\n";
+    let cases: [(&[&str], String); 4] = [
+        (
+            &["same.txt", "-o", "same.txt"],
+            format!(
+                "error: the output file is the input file same.txt: writing same.txt would \
+                 replace what it is made from; nothing was written\n{help_pylock}"
+            ),
+        ),
+        (
+            &["same.txt", "-o", "./same.txt", "--format", "requirements"],
+            format!(
+                "error: the output file is the input file same.txt: writing ./same.txt would \
+                 replace what it is made from; nothing was written\n{help_requirements}"
+            ),
+        ),
+        (
+            &["same.txt", "-o", "link.txt", "--format", "constraints"],
+            format!(
+                "error: the output file is the input file same.txt: writing link.txt would \
+                 replace what it is made from; nothing was written\n{help_requirements}"
+            ),
+        ),
+        (
+            &["uc.txt", "-o", "same.txt", "--format", "requirements"],
+            format!(
+                "error: the output file is the input file same.txt: writing same.txt would \
+                 replace what it is made from; nothing was written\n{help_requirements}"
+            ),
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = Pinguard::new(dir.path())
+            .args(["lock", "--index-url", &index.simple_url()])
+            .args(args)
+            .run();
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (2, "", expected.as_str()),
+            "{args:?}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("same.txt")).unwrap(),
+            "six===1.17.0\n"
+        );
+        assert!(dir.path().join("link.txt").is_symlink());
+    }
+    assert!(
+        index.all_requests().is_empty(),
+        "{:?}",
+        index.all_requests()
+    );
+}
+
+/// Diagnostic headlines printed credentials while the line under them was masked:
+/// ``error: invalid requirement `git+https://user:GITTOKEN@github.com/…` `` and
+/// ``error: `http://u:SECRET2@h/` cannot follow a requirement``; clap's errors quote
+/// arguments too. Every message is masked on its way out.
+#[test]
+fn messages_never_print_credentials_from_the_input() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")))
+        .start();
+    let dir = scratch();
+    let zeros = "0".repeat(64);
+    write(
+        dir.path(),
+        "uc.txt",
+        format!(
+            "six===1.17.0\n\
+             git+https://user:GITTOKEN@github.com/org/repo.git#egg=repo\n\
+             six===1.17.0 --hash=sha256:{zeros} http://u:SECRET2@h/\n"
+        ),
+    );
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "uc.txt", "--index-url", &index.simple_url()])
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    for headline in [
+        "error: invalid requirement `git+https://user:****@github.com/org/repo.git#egg=repo`\n",
+        "error: `http://u:****@h/` cannot follow a requirement\n",
+    ] {
+        assert!(
+            run.stderr.starts_with(headline) || run.stderr.contains(&format!("\n{headline}")),
+            "{headline}{}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stderr
+            .ends_with("\nerror: uc.txt cannot be locked: 2 lines to fix; nothing was written\n"),
+        "{}",
+        run.stderr
+    );
+
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "uc.txt", "https://u:SECRET3@h/simple"])
+        .run();
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            2,
+            "error: unexpected argument 'https://u:****@h/simple' found\n\n\
+             Usage: pinguard lock [OPTIONS] <SOURCE>\n\n\
+             For more information, try '--help'.\n"
+        )
+    );
+}
+
+/// An existing lock that cannot be read was reported as `error: error: not valid TOML`, its
+/// advice run into the diagnostic: the diagnostic is shown as such, then one error line.
+#[test]
+fn a_broken_existing_lock_is_reported_once_with_what_to_do() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")))
+        .start();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    write(dir.path(), "pylock.toml", "lock-version = \n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: not valid TOML\n --> pylock.toml:1:16\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with(
+            "\n\nerror: the existing lock pylock.toml cannot be read, so its entries cannot be \
+             kept; fix it, or delete it to lock every pin anew\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("pylock.toml")).unwrap(),
+        "lock-version = \n"
+    );
+    assert!(
+        index.all_requests().is_empty(),
+        "{:?}",
+        index.all_requests()
+    );
+}

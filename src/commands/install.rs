@@ -11,13 +11,13 @@ use crate::target::Target;
 use super::lock::InputLoader;
 use crate::exit::ExitStatus;
 use crate::report::Reporter;
-use crate::settings::TargetChoice;
 
 /// Runs `pinguard install`.
 pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     let InstallArgs {
         lock,
         python,
+        system,
         requirements,
         network,
         pip_args,
@@ -25,8 +25,7 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
     let Some(locked) = super::load_lock(&lock, reporter) else {
         return Ok(ExitStatus::Error);
     };
-    let choice = TargetChoice::Interpreter(python);
-    let Some(target) = super::resolve_target(&choice, reporter) else {
+    let Some(target) = super::resolve_install_target(python, system, reporter) else {
         return Ok(ExitStatus::Error);
     };
     let guard = super::GuardNetwork::resolve(network)?;

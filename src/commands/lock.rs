@@ -153,6 +153,14 @@ pub(super) fn run_locker(
 pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     let env = |name: &str| std::env::var(name).ok();
     let settings = LockSettings::resolve(args, &env)?;
+    if let Some(status) =
+        refuse_to_overwrite(&settings, std::slice::from_ref(&settings.source), reporter)
+    {
+        return Ok(status);
+    }
+    if let (Output::File(path), LockFormat::Pylock) = (&settings.output, settings.format) {
+        crate::settings::check_pylock_name(path)?;
+    }
     let prepared = match prepare(
         &settings.source,
         &settings.index,
@@ -164,6 +172,9 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         Ok(prepared) => prepared,
         Err(status) => return Ok(status),
     };
+    if let Some(status) = refuse_to_overwrite(&settings, &prepared.requirements.files, reporter) {
+        return Ok(status);
+    }
 
     let output_path = match &settings.output {
         Output::File(path) => Some(path.clone()),
@@ -174,7 +185,10 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     };
     let environments: Vec<_> = targets.iter().map(Target::environment_marker).collect();
     let previous = match (&output_path, settings.format) {
-        (Some(path), LockFormat::Pylock) if path.exists() => Some(read_previous(path)?),
+        (Some(path), LockFormat::Pylock) if path.exists() => match read_previous(path, reporter)? {
+            Some(lock) => Some(lock),
+            None => return Ok(ExitStatus::Error),
+        },
         _ => None,
     };
     // Entries trimmed for other targets cannot be reused.
@@ -262,6 +276,42 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// Refuses an output file that is one of `inputs` (the same file however spelled: `./uc.txt`,
+/// a symbolic link to it), as pip-compile does, before anything is queried or written;
+/// `Some(status)` after reporting it.
+fn refuse_to_overwrite(
+    settings: &LockSettings,
+    inputs: &[SourceRef],
+    reporter: &Reporter,
+) -> Option<ExitStatus> {
+    let Output::File(output) = &settings.output else {
+        return None;
+    };
+    // An output that does not exist yet cannot be an input that was read.
+    let output_file = std::fs::canonicalize(output).ok()?;
+    let input = inputs.iter().find_map(|input| match input {
+        SourceRef::Path(path) => std::fs::canonicalize(path)
+            .is_ok_and(|file| file == output_file)
+            .then_some(path),
+        SourceRef::Url(_) | SourceRef::Stdin => None,
+    })?;
+    reporter.error(&format!(
+        "the output file is the input file {}: writing {} would replace what it is made from; \
+         nothing was written",
+        input.display(),
+        output.display()
+    ));
+    let example = match settings.format {
+        LockFormat::Pylock => "pylock.toml",
+        LockFormat::Requirements | LockFormat::Constraints => "requirements.lock",
+    };
+    reporter.help(&format!(
+        "write the lock to another file with `-o`, such as `-o {example}`, or to standard \
+         output with `-o -`"
+    ));
+    Some(ExitStatus::Error)
+}
+
 /// Reads and records what every package depends on (entries kept from the previous lock keep
 /// theirs). A package whose dependencies cannot be read fails the lock: a lock claiming to
 /// record dependencies must not silently miss some.
@@ -344,15 +394,22 @@ fn source_location(source: &SourceRef, lock_dir: Option<&Path>) -> String {
     }
 }
 
-fn read_previous(path: &Path) -> anyhow::Result<Lock> {
+/// The lock at the output path, whose unchanged entries are kept; `None` after reporting why
+/// it cannot be read.
+fn read_previous(path: &Path, reporter: &Reporter) -> anyhow::Result<Option<Lock>> {
     let text = fs_err::read_to_string(path)?;
-    pylock::from_toml(&path.display().to_string(), &text).map_err(|diagnostics| {
-        anyhow::anyhow!(
-            "{diagnostics}\n\nthe existing lock {} cannot be read, so its entries cannot be \
-             kept; fix it, or delete it to lock every pin anew",
-            path.display()
-        )
-    })
+    match pylock::from_toml(&path.display().to_string(), &text) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(diagnostics) => {
+            reporter.raw(&format!("{}\n", diagnostics.render(reporter.styled())));
+            reporter.error(&format!(
+                "the existing lock {} cannot be read, so its entries cannot be kept; fix it, \
+                 or delete it to lock every pin anew",
+                path.display()
+            ));
+            Ok(None)
+        }
+    }
 }
 
 /// Reads requirements files from disk, standard input, or HTTP (through the page cache, so

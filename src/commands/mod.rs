@@ -8,7 +8,7 @@ pub mod lock;
 pub mod sync;
 pub mod verify;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -21,19 +21,20 @@ use crate::http::HttpClient;
 use crate::progress::Progress;
 use crate::report::{Reporter, Verbosity};
 use crate::settings::{NetworkSettings, TargetChoice, credential_urls_from_env};
-use crate::target::Target;
+use crate::target::{Environment, Target};
 
 /// Parses the command line and runs the command.
 pub fn main() -> ExitStatus {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            print_usage_error(&e);
+            return ExitStatus::Error;
+        }
         Err(e) => {
+            // `--help`, `--version`: text pinguard wrote, on stdout.
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitStatus::Error
-            } else {
-                ExitStatus::Success
-            };
+            return ExitStatus::Success;
         }
     };
     let verbosity = if cli.global.quiet {
@@ -61,6 +62,21 @@ pub fn main() -> ExitStatus {
             ExitStatus::Error
         }
     }
+}
+
+/// Prints clap's error for a bad command line, its credentials masked: it quotes arguments
+/// (`unexpected argument 'https://user:token@host/simple'`).
+fn print_usage_error(error: &clap::Error) {
+    let rendered = error.render();
+    let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = if styled {
+        rendered.ansi().to_string()
+    } else {
+        rendered.to_string()
+    };
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(crate::safe_url::mask_credentials(&text).as_bytes());
 }
 
 /// Writes data to stdout. A closed pipe (`| head`) is not an error: the reader has what it
@@ -120,6 +136,37 @@ fn resolve_target(choice: &TargetChoice, reporter: &Reporter) -> Option<Target> 
             .and_then(|path| Target::probe(&path).map_err(|e| e.to_string())),
     };
     result.map_err(|e: String| reporter.error(&e)).ok()
+}
+
+/// The interpreter `install` and `sync` change: `--python` (a path, or a name on `PATH`), else
+/// the active virtual environment's, else `python3` on `PATH`. As uv decides, it must be in a
+/// virtual environment unless `--python` gave its path or `--system` allows it: one found by
+/// name may well be the operating system's. `None` after reporting why it cannot be used.
+fn resolve_install_target(
+    requested: Option<String>,
+    system: bool,
+    reporter: &Reporter,
+) -> Option<Target> {
+    let named_by_path = requested
+        .as_deref()
+        .is_some_and(|python| python.contains(['/', std::path::MAIN_SEPARATOR]));
+    let target = resolve_target(&TargetChoice::Interpreter(requested), reporter)?;
+    match target.environment() {
+        Some(Environment::System { prefix }) if !system && !named_by_path => {
+            reporter.error(&format!(
+                "{} is not in a virtual environment, so its packages (in {}) may be the \
+                 system's; refusing to change them",
+                target.label(),
+                prefix.display()
+            ));
+            reporter.help(
+                "choose a virtual environment's interpreter with `--python .venv/bin/python` \
+                 or by activating the environment, or pass `--system` to use this one",
+            );
+            None
+        }
+        _ => Some(target),
+    }
 }
 
 /// The files of `lock` to install on `target`; `None` after reporting every reason the lock
@@ -197,7 +244,8 @@ fn report_fetch(files: &[Locked<'_>], fetch: &Fetch, reporter: &Reporter) -> Exi
 /// installs exactly those files with the interpreter's pip: `--no-index` (nothing else can be
 /// picked), `--no-deps` (the lock is the whole set), `--require-hashes` (pip checks the digests
 /// a second time), and `--find-links` to the wheelhouse alone, so that build requirements of an
-/// sdist can only come from verified files.
+/// sdist can only come from verified files (pip runs apart from the user's pip configuration:
+/// [`python::pip`]). `--quiet` reaches pip.
 fn install_verified(
     python: &Path,
     files: &[Locked<'_>],
@@ -239,9 +287,15 @@ fn install_verified(
         "--no-deps",
         "--require-hashes",
         "--disable-pip-version-check",
+        // Wheels built from the sdists would be cached under the wheelhouse's random path,
+        // never to be used again.
+        "--no-cache-dir",
     ]
     .map(str::to_owned)
     .to_vec();
+    if reporter.verbosity() == Verbosity::Quiet {
+        args.push("--quiet".into());
+    }
     args.push("--find-links".into());
     args.push(wheelhouse.path().display().to_string());
     args.push("-r".into());

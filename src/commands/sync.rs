@@ -9,7 +9,6 @@ use crate::exit::ExitStatus;
 use crate::guard::Locked;
 use crate::guard::python;
 use crate::report::Reporter;
-use crate::settings::TargetChoice;
 
 /// Installed tools that `--remove-extraneous` keeps even when the lock does not name them:
 /// removing them would leave an environment that cannot install anything.
@@ -20,6 +19,7 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     let SyncArgs {
         lock,
         python,
+        system,
         dry_run,
         remove_extraneous,
         network,
@@ -28,8 +28,7 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     let Some(locked) = super::load_lock(&lock, reporter) else {
         return Ok(ExitStatus::Error);
     };
-    let choice = TargetChoice::Interpreter(python);
-    let Some(target) = super::resolve_target(&choice, reporter) else {
+    let Some(target) = super::resolve_install_target(python, system, reporter) else {
         return Ok(ExitStatus::Error);
     };
     let Some(selection) =

@@ -3,11 +3,13 @@
 //! pinguard's own environment is kept apart from the target's: the interpreter runs with `-I`
 //! (isolated: `PYTHONPATH`, `PYTHONHOME` and the user site are ignored), so the pip that runs
 //! is the one installed in the target environment and installs into it, whatever
-//! `VIRTUAL_ENV` or `PYTHONPATH` the shell running pinguard has.
+//! `VIRTUAL_ENV` or `PYTHONPATH` the shell running pinguard has. pip runs `--isolated`, with
+//! no `PIP_*` variable and no configuration file ([`crate::isolated`]): the user's pip
+//! settings (a `find-links`, an index) cannot add a source of build requirements.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 use std::str::FromStr;
 
 use pep440_rs::Version;
@@ -74,19 +76,12 @@ pub fn find(requested: Option<&str>) -> Result<PathBuf, PythonError> {
         .ok_or(PythonError::NotFound(requested))
 }
 
-/// A command running `python -I` (isolated from pinguard's environment).
-pub fn command(python: &Path) -> Command {
-    let mut command = Command::new(python);
-    command.arg("-I");
-    command
-}
-
 /// Distributions installed in the environment: normalized name → version. Names and versions
 /// that do not parse (broken installs) are left out.
 pub fn installed(python: &Path) -> Result<BTreeMap<PackageName, Version>, PythonError> {
     const SCRIPT: &str = "import importlib.metadata as m, json\n\
         print(json.dumps([[d.metadata['Name'], d.version] for d in m.distributions() if d.metadata['Name']]))";
-    let output = command(python)
+    let output = crate::isolated::python(python)
         .args(["-c", SCRIPT])
         .output()
         .map_err(|source| PythonError::Run {
@@ -117,10 +112,11 @@ pub fn installed(python: &Path) -> Result<BTreeMap<PackageName, Version>, Python
         .collect())
 }
 
-/// Runs `python -I -m pip ARGS`, its output going to pinguard's stderr (stdout is for data).
+/// Runs `python -I -m pip --isolated ARGS` apart from the user's pip configuration (see the
+/// module docs), its output going to pinguard's stderr (stdout is for data).
 pub fn pip(python: &Path, args: &[String]) -> Result<ExitStatus, PythonError> {
-    command(python)
-        .args(["-m", "pip"])
+    crate::isolated::python(python)
+        .args(["-m", "pip", "--isolated"])
         .args(args)
         .stdout(std::io::stderr())
         .status()

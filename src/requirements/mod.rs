@@ -251,6 +251,8 @@ pub struct Requirements {
     pub pins: Vec<Pin>,
     /// Index options from the files.
     pub index: IndexOptions,
+    /// Every file read: the root, then its includes in the order they were read.
+    pub files: Vec<SourceRef>,
 }
 
 /// Why the files could not be read into pins.
@@ -281,6 +283,7 @@ pub fn parse(
         source_sha256: Sha256::of(&bytes),
         pins: parser.pins,
         index: parser.index,
+        files: parser.sources_read,
     })
 }
 
@@ -337,6 +340,7 @@ fn run<'a>(
         index: IndexOptions::default(),
         errors: Vec::new(),
         files_read: Vec::new(),
+        sources_read: Vec::new(),
     };
     parser.read(root, &bytes);
     if mode == Mode::Pins {
@@ -379,6 +383,8 @@ struct Parser<'a> {
     errors: Vec<Diagnostic>,
     /// Files in the order they were first read, to report errors in reading order.
     files_read: Vec<Arc<str>>,
+    /// The same files, as read.
+    sources_read: Vec<SourceRef>,
 }
 
 /// The context for reporting on one logical line.
@@ -418,6 +424,7 @@ impl Parser<'_> {
     fn read(&mut self, source: &SourceRef, bytes: &[u8]) {
         let file: Arc<str> = source.to_string().into();
         self.files_read.push(file.clone());
+        self.sources_read.push(source.clone());
         let content = String::from_utf8_lossy(bytes);
         self.stack.push(source.clone());
         for line in logical_lines(&content, self.env) {

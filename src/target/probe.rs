@@ -3,7 +3,8 @@
 //! [`Target::host_platform`](super::Target::host_platform)).
 //!
 //! The interpreter runs once, isolated (`-I`: `PYTHONPATH`, `PYTHONHOME` and the user site are
-//! ignored, the working directory is not on `sys.path`), with a short script that prints one
+//! ignored, the working directory is not on `sys.path`; no pip configuration, see
+//! [`crate::isolated`]), with a short script that prints one
 //! JSON line after [`SENTINEL`] so that whatever a `sitecustomize` prints cannot be mistaken
 //! for the answer. The script runs on any Python 3 so that an old one is reported as too old
 //! rather than as a syntax error; Python 2 refuses `-I` and is reported from that.
@@ -17,8 +18,8 @@ use std::time::{Duration, Instant};
 use pep508_rs::MarkerEnvironment;
 use serde::Deserialize;
 
-use super::TargetError;
 use super::platform::Platform;
+use super::{Environment, TargetError};
 
 /// How long an interpreter may take to answer. It normally takes well under a second; the
 /// margin is for a cold start on a loaded CI machine.
@@ -131,7 +132,11 @@ def host(out):
 
 def main():
     import json
-    out = {"version": full_version(sys.version_info), "executable": sys.executable}
+    out = {"version": full_version(sys.version_info), "executable": sys.executable,
+           "prefix": sys.prefix,
+           # A virtual environment (PEP 405) has a prefix of its own; legacy virtualenv
+           # says so with `real_prefix`.
+           "base_prefix": getattr(sys, "real_prefix", getattr(sys, "base_prefix", sys.prefix))}
     if sys.version_info < (3, 7):
         out["error"] = "too-old"
     elif sys.argv[1:2] == ["host"]:
@@ -148,6 +153,8 @@ main()
 struct Answer {
     version: String,
     executable: Option<PathBuf>,
+    prefix: Option<PathBuf>,
+    base_prefix: Option<PathBuf>,
     error: Option<String>,
     tags: Option<Vec<String>>,
     markers: Option<serde_json::Value>,
@@ -168,6 +175,8 @@ pub(crate) struct Probed {
     pub version: String,
     /// `sys.executable`.
     pub executable: Option<PathBuf>,
+    /// What it installs into.
+    pub environment: Environment,
     /// Its PEP 508 marker environment.
     pub markers: MarkerEnvironment,
     /// The tags it installs, best first, as `python-abi-platform` strings.
@@ -190,9 +199,16 @@ pub(crate) fn probe(python: &Path, stdlib_markers: bool) -> Result<Probed, Targe
     };
     let markers: MarkerEnvironment = serde_json::from_value(markers)
         .map_err(|e| not_python(format!("its marker environment is not PEP 508's: {e}")))?;
+    let environment = match (answer.prefix, answer.base_prefix) {
+        (Some(prefix), Some(base)) if prefix != base => Environment::Virtual { prefix },
+        (prefix, _) => Environment::System {
+            prefix: prefix.unwrap_or_default(),
+        },
+    };
     Ok(Probed {
         version: answer.version,
         executable: answer.executable,
+        environment,
         markers,
         tags,
     })
@@ -275,8 +291,8 @@ fn ask(python: &Path, args: &[&str]) -> Result<Answer, TargetError> {
             path: python.to_owned(),
         });
     }
-    let mut command = Command::new(python);
-    command.arg("-I").arg("-c").arg(SCRIPT).args(args);
+    let mut command = crate::isolated::python(python);
+    command.arg("-c").arg(SCRIPT).args(args);
     let output = match run(&mut command, TIMEOUT) {
         Ok(Some(output)) => output,
         Ok(None) => {

@@ -75,17 +75,10 @@ fn pyenv_pythons() -> Vec<(Vec<u64>, PathBuf)> {
 
 /// `pip debug --verbose` run by `python` with `args`: the compatible tags it lists, in order.
 fn pip_debug_tags(python: &Path, args: &[&str]) -> Vec<String> {
-    let mut command = Command::new(python);
+    let mut command = crate::isolated::python(python);
     command
-        .args(["-I", "-m", "pip", "debug", "--verbose"])
-        .args(args);
-    for (key, _) in std::env::vars_os() {
-        if key.to_str().is_some_and(|k| k.starts_with("PIP_")) {
-            command.env_remove(key);
-        }
-    }
-    command
-        .env("PIP_CONFIG_FILE", "/dev/null")
+        .args(["-m", "pip", "debug", "--verbose"])
+        .args(args)
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
     let output = command.output().expect("run pip debug");
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -91,6 +91,12 @@ impl Pinguard {
         self
     }
 
+    /// Removes an environment variable (one [`Pinguard::new`] set, such as `PIP_CONFIG_FILE`).
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
     /// Feeds `bytes` on standard input.
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(bytes.into());

@@ -18,16 +18,20 @@ use super::encode::{base64_url_nopad, hex};
 /// The PEP 517 backend every sdist carries; see the file for why.
 const TINY_BACKEND: &str = include_str!("tinybackend.py");
 
-/// `pyproject.toml` of every sdist: no build requirements, so pip needs
-/// neither the network nor setuptools to build it.
-const PYPROJECT: &str = "\
-# The build backend ships inside this sdist, so building it needs nothing
-# from an index.
-[build-system]
-requires = []
-build-backend = \"tinybackend\"
-backend-path = [\".\"]
-";
+/// `pyproject.toml` of an sdist: the in-tree backend and `requires` (by
+/// default none, so pip needs neither the network nor setuptools to build it).
+fn pyproject(build_requires: &[String]) -> String {
+    let requires: Vec<String> = build_requires.iter().map(|r| format!("{r:?}")).collect();
+    format!(
+        "# The build backend ships inside this sdist, so building it needs nothing\n\
+         # from an index.\n\
+         [build-system]\n\
+         requires = [{}]\n\
+         build-backend = \"tinybackend\"\n\
+         backend-path = [\".\"]\n",
+        requires.join(", ")
+    )
+}
 
 /// Seconds from the Unix epoch to 1980-01-01, the earliest date a zip can
 /// hold; tar members get it too so both formats agree.
@@ -376,6 +380,8 @@ pub struct SdistBuilder {
     /// `None` leaves the `.egg-info` directory out.
     egg_info: Option<EggInfoRequires>,
     files: Vec<(String, Vec<u8>)>,
+    /// `[build-system] requires` of `pyproject.toml`.
+    build_requires: Vec<String>,
 }
 
 impl SdistBuilder {
@@ -385,7 +391,18 @@ impl SdistBuilder {
             format: SdistFormat::TarGz,
             egg_info: None,
             files: Vec::new(),
+            build_requires: Vec::new(),
         }
+    }
+
+    /// Sets `[build-system] requires`: what pip installs into the isolated
+    /// build environment before it runs the (in-tree) backend.
+    pub fn build_requires<S: Into<String>>(
+        mut self,
+        requirements: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.build_requires = strings(requirements).collect();
+        self
     }
 
     pub fn format(mut self, format: SdistFormat) -> Self {
@@ -524,7 +541,7 @@ impl SdistBuilder {
             (format!("{base}/PKG-INFO"), self.pkg_info().into_bytes()),
             (
                 format!("{base}/pyproject.toml"),
-                PYPROJECT.as_bytes().to_vec(),
+                pyproject(&self.build_requires).into_bytes(),
             ),
             (
                 format!("{base}/tinybackend.py"),
