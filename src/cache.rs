@@ -59,6 +59,8 @@ pub struct Cache {
 pub struct PageMeta {
     /// The URL fetched, without credentials.
     pub url: String,
+    /// Where redirects ended, when not at `url` (links resolve against it).
+    pub answered_url: Option<String>,
     /// The `Content-Type` the server sent.
     pub content_type: Option<String>,
     /// The `ETag`, to revalidate with.
