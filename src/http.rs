@@ -103,7 +103,7 @@ pub enum HttpError {
     /// A body kept in memory passed `--max-page-size`; nothing of it was kept.
     #[error(
         "{url} sent more than {limit} (after decompression), the most pinguard reads into \
-         memory; nothing of it was kept or cached (if the index really serves pages this \
+         memory; nothing of it was kept or cached (if the index really serves bodies this \
          large, raise --max-page-size or PINGUARD_MAX_PAGE_SIZE)"
     )]
     TooLarge {

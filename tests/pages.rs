@@ -3,8 +3,7 @@
 
 mod support;
 
-use std::io::{Result, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -60,7 +59,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 fn too_large(url: &str) -> String {
     format!(
         "\
-error: alpha===1.0 (upper-constraints.txt:1): {url} sent more than 1 MiB (after decompression), the most pinguard reads into memory; nothing of it was kept or cached (if the index really serves pages this large, raise --max-page-size or PINGUARD_MAX_PAGE_SIZE)
+error: alpha===1.0 (upper-constraints.txt:1): {url} sent more than 1 MiB (after decompression), the most pinguard reads into memory; nothing of it was kept or cached (if the index really serves bodies this large, raise --max-page-size or PINGUARD_MAX_PAGE_SIZE)
 error: 1 of 1 pins cannot be locked; nothing was written
 "
     )
@@ -181,4 +180,75 @@ fn a_page_body_cut_short_is_fetched_again() {
     let run = lock(dir.path(), &index.simple_url(), &[]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(index.server().requests_to("/simple/alpha/").len(), 2);
+}
+
+#[test]
+fn links_on_a_redirected_page_resolve_against_where_it_answered() {
+    let file = alpha();
+    let site = Site::new();
+    site.route("/other/alpha/", Resource::html(page_of(&file, 0)))
+        .route(
+            format!("/other/alpha/{}", file.filename()),
+            Resource::file(file.bytes().to_vec()),
+        )
+        .fault(
+            "/simple/alpha/",
+            Fault::redirect(302, "/other/alpha/"),
+            Fires::Forever,
+        );
+    let server = TestServer::start(site);
+    let dir = scratch();
+    let run = lock(dir.path(), &server.url("/simple"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = std::fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    let base = server.base_url();
+    assert_eq!(
+        filter(&written, &[(base.as_str(), "http://[INDEX]")])
+            .lines()
+            .filter(|l| l.contains("alpha-1.0-py3-none-any.whl"))
+            .collect::<Vec<_>>(),
+        [format!(
+            "    {{ name = \"alpha-1.0-py3-none-any.whl\", url = \"http://[INDEX]/other/alpha/alpha-1.0-py3-none-any.whl\", hashes = {{ sha256 = \"{}\" }} }},",
+            file.sha256()
+        )],
+        "{written}"
+    );
+    // And the locked URL serves the locked file.
+    let fetch = Pinguard::new(dir.path())
+        .args(["fetch", "pylock.toml", "--dest", "wheelhouse", "--all"])
+        .run();
+    assert_eq!(fetch.code, 0, "{fetch:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join("wheelhouse").join(file.filename())).unwrap(),
+        file.bytes()
+    );
+}
+
+#[test]
+fn an_oversized_metadata_file_is_refused_at_the_page_size_limit() {
+    let metadata = format!(
+        "Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\nSummary: {}\n",
+        "x".repeat(2 << 20)
+    );
+    let index = IndexBuilder::new()
+        .file(alpha().core_metadata(metadata))
+        .start();
+    let dir = scratch();
+    let run = lock(
+        dir.path(),
+        &index.simple_url(),
+        &["--dependencies", "--max-page-size", "1MiB"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    let url = index.file_url("alpha-1.0-py3-none-any.whl");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "\
+error: alpha==1.0: cannot read its dependencies: alpha-1.0-py3-none-any.whl: {url}.metadata sent more than 1 MiB (after decompression), the most pinguard reads into memory; nothing of it was kept or cached (if the index really serves bodies this large, raise --max-page-size or PINGUARD_MAX_PAGE_SIZE)
+error: 1 packages' dependencies cannot be read; nothing was written
+"
+        )
+    );
+    assert!(!dir.path().join("cache/metadata-v1").exists());
 }
