@@ -64,7 +64,7 @@ impl FromStr for ByteSize {
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let units = [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-        match units.iter().find(|(size, _)| self.0 % size == 0) {
+        match units.iter().find(|(size, _)| self.0.is_multiple_of(*size)) {
             Some((size, unit)) => write!(f, "{} {unit}", self.0 / size),
             None => write!(f, "{} bytes", self.0),
         }
