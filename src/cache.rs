@@ -397,5 +397,19 @@ mod tests {
         cache.write_digest("https://h/a.whl", digest);
         assert_eq!(cache.read_digest("https://h/a.whl"), Some(digest));
         assert_eq!(cache.read_digest("https://h/b.whl"), None);
+        assert!(cache.take_warnings().is_empty());
+
+        // The entry of a.whl copied under b.whl's key: its digest line matches, its URL not.
+        let a = cache.entry_path(DIGESTS, "https://h/a.whl").unwrap();
+        let b = cache.entry_path(DIGESTS, "https://h/b.whl").unwrap();
+        std::fs::copy(&a, &b).unwrap();
+        assert_eq!(cache.read_digest("https://h/b.whl"), None);
+        let warnings = cache.take_warnings();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("for https://h/b.whl:"), "{warnings:?}");
+
+        // --refresh hashes again rather than trust what it computed before.
+        let refresh = Cache::new(dir.path().to_owned(), CacheMode::Refresh);
+        assert_eq!(refresh.read_digest("https://h/a.whl"), None);
     }
 }

@@ -12,7 +12,7 @@
 //!   a redirect to another host is followed only over https.
 //! - **Retries** with exponential backoff on connection errors, timeouts, 5xx and 429
 //!   (honouring `Retry-After` up to a bound).
-//! - **Bodies** are read within bounds ([`body`]): a size limit on what is kept in memory,
+//! - **Bodies** are read within bounds ([`Body`]): a size limit on what is kept in memory,
 //!   counted after decoding, a per-read timeout and an overall one; a body that breaks off
 //!   is fetched again like a failed connection ([`HttpClient::get_body`]).
 //! - **Connectivity** is an explicit value: [`Connectivity::Offline`] refuses every request.
@@ -307,14 +307,15 @@ impl HttpClient {
     }
 
     /// Sends a GET, retrying transient failures, and returns the response whatever its status
-    /// (except retryable ones, which are returned only when retries ran out).
+    /// (except retryable ones, which are returned only when retries ran out). Private: every
+    /// body is read through [`HttpClient::get_body`], within its bounds.
     ///
     /// The first request to an origin goes alone; requests to it from other threads wait for
     /// its answer and then reuse its connection (all of them over one HTTP/2 connection).
     /// Without this, dozens of threads starting together each resolve the host and open a TLS
     /// connection of their own, which overloads resolvers (lookups then time out after
     /// seconds) and costs a handshake each.
-    pub fn get(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
+    fn get(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
         if self.settings.connectivity == Connectivity::Offline {
             return Err(HttpError::Offline { url: url.clone() });
         }
@@ -411,8 +412,8 @@ impl HttpClient {
         self.settings.max_body
     }
 
-    /// Retries left after `attempt` failures, for callers that stream bodies themselves.
-    pub fn should_retry(&self, attempt: u32) -> Option<Duration> {
+    /// The wait before retry number `attempt + 1`, or `None` when retries ran out.
+    fn should_retry(&self, attempt: u32) -> Option<Duration> {
         (attempt < self.settings.retries).then(|| backoff(attempt))
     }
 }
