@@ -112,12 +112,10 @@ fn an_endless_chunked_page_is_cut_off_at_the_page_size_limit() {
     assert_eq!(cached_pages(dir.path()), 0);
 }
 
-#[test]
-fn a_page_trickling_in_steadily_is_not_cut_off_by_the_read_timeout() {
-    // 3 MB in 30 pieces, one every 50 ms: 1.5 s in all, never a second without data.
-    let file = alpha();
-    let page = page_of(&file, 3_000_000);
-    let server = RawServer::start(move |_, stream| {
+/// A server whose pages arrive in 30 pieces, one every 50 ms: 1.5 s in all, never a second
+/// without data.
+fn trickling_server(page: Vec<u8>) -> RawServer {
+    RawServer::start(move |_, stream| {
         let length = page.len().to_string();
         stream.write_all(&head(
             "200 OK",
@@ -128,7 +126,12 @@ fn a_page_trickling_in_steadily_is_not_cut_off_by_the_read_timeout() {
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
-    });
+    })
+}
+
+#[test]
+fn a_page_trickling_in_steadily_is_not_cut_off_by_the_read_timeout() {
+    let server = trickling_server(page_of(&alpha(), 3_000_000));
     let dir = scratch();
     let run = lock(dir.path(), &server.url("/simple"), &["--timeout", "1"]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -137,6 +140,29 @@ fn a_page_trickling_in_steadily_is_not_cut_off_by_the_read_timeout() {
         written.contains(&server.url("/simple/alpha/alpha-1.0-py3-none-any.whl")),
         "{written}"
     );
+}
+
+#[test]
+fn a_page_trickling_past_the_request_timeout_fails_naming_it() {
+    let server = trickling_server(page_of(&alpha(), 3_000_000));
+    let dir = scratch();
+    let run = lock(
+        dir.path(),
+        &server.url("/simple"),
+        &["--request-timeout", "1"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    let page = server.url("/simple/alpha/");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "\
+error: alpha===1.0 (upper-constraints.txt:1): {page} took longer than 1 s in all (--request-timeout); if the server is that slow, raise --request-timeout or PINGUARD_REQUEST_TIMEOUT
+error: 1 of 1 pins cannot be locked; nothing was written
+"
+        )
+    );
+    assert_eq!(cached_pages(dir.path()), 0);
 }
 
 #[test]
