@@ -24,7 +24,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use crate::cache::{Cache, CacheMode, CachedPage, PageMeta, now};
 use crate::filename::DistFilename;
-use crate::http::{BodyError, HttpClient, HttpError};
+use crate::http::{Body, BodyError, HttpClient, HttpError};
 use crate::requirements::FindLinks;
 use crate::safe_url::SafeUrl;
 use simple::{Page, PageError, PageFile, PageFormat};
@@ -389,40 +389,7 @@ pub fn fetch_page(
             headers.insert(header::IF_MODIFIED_SINCE, date);
         }
     }
-    let fetched: Answer = http.get_body(
-        url,
-        &headers,
-        |body| -> Result<Answer, BodyError<IndexError>> {
-            let status = body.status();
-            if status == StatusCode::NOT_MODIFIED || status == StatusCode::NOT_FOUND {
-                return Ok(Answer::Status(status));
-            }
-            body.require_success()?;
-            let header_text = |name: header::HeaderName| {
-                body.headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let answered = url.redirected_to(body.final_url()).without_credentials();
-            let mut meta = PageMeta {
-                url: key.clone(),
-                answered_url: (answered.as_str() != key).then(|| answered.to_string()),
-                content_type: header_text(header::CONTENT_TYPE),
-                etag: header_text(header::ETAG),
-                last_modified: header_text(header::LAST_MODIFIED),
-                max_age: header_text(header::CACHE_CONTROL).and_then(|cc| max_age(&cc)),
-                fetched_at: now(),
-                len: 0,
-            };
-            let bytes = body.read_all(http.max_body()).map_err(BodyError::widen)?;
-            meta.len = bytes.len() as u64;
-            Ok(Answer::Page(CachedPage {
-                meta,
-                body: bytes.into(),
-            }))
-        },
-    )?;
+    let fetched = http.get_body(url, &headers, |body| read_answer(body, url, &key, http))?;
     match (fetched, cached) {
         (Answer::Status(StatusCode::NOT_MODIFIED), Some(page)) => Ok(Some(cache.touch_page(page))),
         (Answer::Status(StatusCode::NOT_FOUND), _) => Ok(None),
@@ -442,6 +409,44 @@ pub fn fetch_page(
 enum Answer {
     Status(StatusCode),
     Page(CachedPage),
+}
+
+/// Reads a page request's answer: 304 and 404 as they are, a success whole (within
+/// `--max-page-size`), with what the cache keeps about it.
+fn read_answer(
+    body: &mut Body,
+    url: &SafeUrl,
+    key: &str,
+    http: &HttpClient,
+) -> Result<Answer, BodyError<IndexError>> {
+    let status = body.status();
+    if status == StatusCode::NOT_MODIFIED || status == StatusCode::NOT_FOUND {
+        return Ok(Answer::Status(status));
+    }
+    body.require_success()?;
+    let header_text = |name: header::HeaderName| {
+        body.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let answered = url.redirected_to(body.final_url()).without_credentials();
+    let mut meta = PageMeta {
+        url: key.to_owned(),
+        answered_url: (answered.as_str() != key).then(|| answered.to_string()),
+        content_type: header_text(header::CONTENT_TYPE),
+        etag: header_text(header::ETAG),
+        last_modified: header_text(header::LAST_MODIFIED),
+        max_age: header_text(header::CACHE_CONTROL).and_then(|cc| max_age(&cc)),
+        fetched_at: now(),
+        len: 0,
+    };
+    let bytes = body.read_all(http.max_body()).map_err(BodyError::widen)?;
+    meta.len = bytes.len() as u64;
+    Ok(Answer::Page(CachedPage {
+        meta,
+        body: bytes.into(),
+    }))
 }
 
 /// The URL that answered for `page`, which its relative links resolve against (pip resolves
