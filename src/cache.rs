@@ -4,9 +4,16 @@
 //! `pinguard`), versioned so a format change never misreads old entries:
 //!
 //! ```text
-//! pages-v1/<sha256 of the URL without credentials>     one metadata line (JSON), then the body
-//! digests-v1/<sha256 of the file URL>                  JSON {"sha256", "size"}
+//! pages-v2/<sha256 of the URL without credentials>     digest line, metadata line (JSON), body
+//! digests-v2/<sha256 of the file URL>                  digest line, JSON {"url", "sha256", "size"}
 //! ```
+//!
+//! The first line of every entry is the sha256 of the rest. An entry that does not match it
+//! (edited in place, or damaged) is a miss, with a warning ([`Cache::take_warnings`]): online
+//! the page is fetched and the file hashed again; `--offline` the pin fails. The digest is no
+//! defence against someone who can also rewrite it: the cache is an accelerator, never a
+//! trust anchor. Locks hold the digests that are trusted, and files leaving the file store
+//! are hashed again.
 //!
 //! Pages are revalidated with `ETag`/`Last-Modified` when the index sent them and used without
 //! asking while a `Cache-Control: max-age` keeps them fresh. An index that sends neither (the
@@ -22,14 +29,14 @@
 //! no faster against the public index, slower when the index is fast, and more code.)
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{Durability, write_with};
-use crate::digest::Sha256;
+use crate::digest::{Hasher, Sha256};
 
 /// How the cache may be used for one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +49,8 @@ pub enum CacheMode {
     Offline,
 }
 
-const PAGES: &str = "pages-v1";
-const DIGESTS: &str = "digests-v1";
+const PAGES: &str = "pages-v2";
+const DIGESTS: &str = "digests-v2";
 
 /// The cache. `root == None` disables it (`--no-cache`).
 #[derive(Debug)]
@@ -52,6 +59,8 @@ pub struct Cache {
     mode: CacheMode,
     /// Bucket directories, created on first use.
     buckets: [OnceLock<bool>; 2],
+    /// Entries found edited or damaged, for the command to report.
+    warnings: Mutex<Vec<String>>,
 }
 
 /// What is kept about a fetched page besides its body.
@@ -59,6 +68,8 @@ pub struct Cache {
 pub struct PageMeta {
     /// The URL fetched, without credentials.
     pub url: String,
+    /// Where redirects ended, when not at `url` (links resolve against it).
+    pub answered_url: Option<String>,
     /// The `Content-Type` the server sent.
     pub content_type: Option<String>,
     /// The `ETag`, to revalidate with.
@@ -95,6 +106,14 @@ pub struct CachedPage {
     pub body: bytes::Bytes,
 }
 
+/// A digests entry: the file's URL, so that an entry moved to another key does not match.
+#[derive(Serialize, Deserialize)]
+struct DigestEntry {
+    url: String,
+    #[serde(flatten)]
+    digest: ComputedDigest,
+}
+
 /// A digest pinguard computed by downloading a file the index gave no digest for.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ComputedDigest {
@@ -127,6 +146,7 @@ impl Cache {
             root: Some(root),
             mode,
             buckets: Default::default(),
+            warnings: Mutex::default(),
         }
     }
 
@@ -136,6 +156,7 @@ impl Cache {
             root: None,
             mode,
             buckets: Default::default(),
+            warnings: Mutex::default(),
         }
     }
 
@@ -170,7 +191,8 @@ impl Cache {
             return None;
         }
         let path = self.entry_path(PAGES, url)?;
-        let mut reader = BufReader::new(fs_err::File::open(path).ok()?);
+        let mut reader = BufReader::new(fs_err::File::open(&path).ok()?);
+        let expected = read_digest_line(&mut reader)?;
         let mut line = String::new();
         reader.read_line(&mut line).ok()?;
         let meta: PageMeta = serde_json::from_str(&line).ok()?;
@@ -181,6 +203,13 @@ impl Cache {
         let mut body = Vec::new();
         reader.read_to_end(&mut body).ok()?;
         if body.len() as u64 != meta.len {
+            return None;
+        }
+        let mut hasher = Hasher::new();
+        hasher.update(line.as_bytes());
+        hasher.update(&body);
+        if hasher.finish().0 != expected {
+            self.warn_damaged(&path, url);
             return None;
         }
         Some(CachedPage {
@@ -197,12 +226,17 @@ impl Cache {
         ) else {
             return;
         };
-        let Ok(meta) = serde_json::to_string(&page.meta) else {
+        let Ok(mut meta) = serde_json::to_string(&page.meta) else {
             return;
         };
+        meta.push('\n');
+        let mut hasher = Hasher::new();
+        hasher.update(meta.as_bytes());
+        hasher.update(&page.body);
+        let digest = hasher.finish().0;
         let _ = write_with(&path, Durability::Unsynced, |file| {
+            writeln!(file, "{digest}")?;
             file.write_all(meta.as_bytes())?;
-            file.write_all(b"\n")?;
             file.write_all(&page.body)
         });
     }
@@ -214,10 +248,22 @@ impl Cache {
         page
     }
 
-    /// The digest computed earlier for the file at `url`.
+    /// The digest computed earlier for the file at `url`; never with `--refresh`, which is
+    /// there to notice a file that changed, and has nothing else to compare it with.
     pub fn read_digest(&self, url: &str) -> Option<ComputedDigest> {
+        if self.mode == CacheMode::Refresh {
+            return None;
+        }
         let path = self.entry_path(DIGESTS, url)?;
-        serde_json::from_slice(&fs_err::read(path).ok()?).ok()
+        let bytes = fs_err::read(&path).ok()?;
+        let mut reader = &bytes[..];
+        let expected = read_digest_line(&mut reader)?;
+        let entry: DigestEntry = serde_json::from_slice(reader).ok()?;
+        if Sha256::of(reader) != expected || entry.url != url {
+            self.warn_damaged(&path, url);
+            return None;
+        }
+        Some(entry.digest)
     }
 
     /// Remembers the digest of the file at `url`.
@@ -226,10 +272,41 @@ impl Cache {
         else {
             return;
         };
-        if let Ok(json) = serde_json::to_vec(&digest) {
-            let _ = write_with(&path, Durability::Unsynced, |file| file.write_all(&json));
+        let entry = DigestEntry {
+            url: url.to_owned(),
+            digest,
+        };
+        if let Ok(json) = serde_json::to_vec(&entry) {
+            let _ = write_with(&path, Durability::Unsynced, |file| {
+                writeln!(file, "{}", Sha256::of(&json))?;
+                file.write_all(&json)
+            });
         }
     }
+
+    /// The warnings about edited or damaged entries found so far, once each.
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn warn_damaged(&self, path: &Path, url: &str) {
+        let shown = crate::safe_url::mask_credentials(url);
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(format!(
+                "ignoring the cache entry {} for {shown}: it does not match its digest \
+                 (edited or damaged)",
+                path.display()
+            ));
+    }
+}
+
+/// The digest line an entry starts with; `None` when there is none (a miss).
+fn read_digest_line(reader: &mut impl BufRead) -> Option<Sha256> {
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    line.strip_suffix('\n')?.parse().ok()
 }
 
 /// Seconds since the epoch.
@@ -320,5 +397,19 @@ mod tests {
         cache.write_digest("https://h/a.whl", digest);
         assert_eq!(cache.read_digest("https://h/a.whl"), Some(digest));
         assert_eq!(cache.read_digest("https://h/b.whl"), None);
+        assert!(cache.take_warnings().is_empty());
+
+        // The entry of a.whl copied under b.whl's key: its digest line matches, its URL not.
+        let a = cache.entry_path(DIGESTS, "https://h/a.whl").unwrap();
+        let b = cache.entry_path(DIGESTS, "https://h/b.whl").unwrap();
+        std::fs::copy(&a, &b).unwrap();
+        assert_eq!(cache.read_digest("https://h/b.whl"), None);
+        let warnings = cache.take_warnings();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("for https://h/b.whl:"), "{warnings:?}");
+
+        // --refresh hashes again rather than trust what it computed before.
+        let refresh = Cache::new(dir.path().to_owned(), CacheMode::Refresh);
+        assert_eq!(refresh.read_digest("https://h/a.whl"), None);
     }
 }

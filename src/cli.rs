@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::http::ByteSize;
 use crate::lock::export::ExportFormat;
 use crate::report::ColorChoice;
 
@@ -161,7 +162,8 @@ pub struct NetworkArgs {
     /// Neither read nor write the cache.
     #[arg(long, env = "PINGUARD_NO_CACHE", conflicts_with = "offline")]
     pub no_cache: bool,
-    /// Seconds to wait to connect, and for each read.
+    /// Seconds to wait to connect, for an answer, and for each read of a body: a read timeout
+    /// (no data for this long), not a bound on the whole request.
     #[arg(
         long,
         value_name = "SECONDS",
@@ -169,6 +171,23 @@ pub struct NetworkArgs {
         default_value_t = 30
     )]
     pub timeout: u64,
+    /// Seconds one request may take in all, its body included (a page or a file trickling in).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "PINGUARD_REQUEST_TIMEOUT",
+        default_value_t = 1800
+    )]
+    pub request_timeout: u64,
+    /// The largest page, JSON or metadata body read into memory, counted after decompression
+    /// (bytes, or with a unit: 64MiB, 1GiB).
+    #[arg(
+        long,
+        value_name = "SIZE",
+        env = "PINGUARD_MAX_PAGE_SIZE",
+        default_value = "64MiB"
+    )]
+    pub max_page_size: ByteSize,
     /// Retries of a request that failed for a passing reason (connection, 5xx, 429).
     #[arg(
         long,

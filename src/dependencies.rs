@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::atomic::{Durability, write_with};
 use crate::digest::Sha256;
 use crate::filename::{DistFilename, WheelFilename};
-use crate::http::HttpClient;
+use crate::http::{ByteSize, HttpClient};
 use crate::lock::{EntryLocation, FileEntry, Package};
 use crate::marker::Dependency;
 use crate::metadata::{self, CoreMetadata, MetadataError, requires_txt};
@@ -274,8 +274,11 @@ impl<'a> DependencyReader<'a> {
                     }),
                 })?;
                 self.stats.whole_files.fetch_add(1, Ordering::Relaxed);
+                // The whole file is held in memory: no more than its locked size, or than
+                // any body pinguard reads when the lock has no size.
+                let limit = ByteSize(entry.size.unwrap_or(0)).max(self.http.max_body());
                 self.http
-                    .get_bytes(&url, &Default::default())
+                    .get_bytes(&url, &Default::default(), limit)
                     .map_err(|e| metadata_error(entry, e.into()))?
             }
             EntryLocation::Path(path) => {

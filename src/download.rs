@@ -9,7 +9,7 @@ use std::io::{self, Seek, Write};
 use reqwest::header::HeaderMap;
 
 use crate::digest::{Sha256, copy_hashing};
-use crate::http::{HttpClient, HttpError};
+use crate::http::{BodyError, HttpClient, HttpError};
 use crate::index::FileLocation;
 use crate::safe_url::SafeUrl;
 
@@ -75,35 +75,31 @@ fn stream_url(
     url: &SafeUrl,
     sink: &mut impl Restartable,
 ) -> Result<(Sha256, u64), DownloadError> {
-    let mut attempt = 0;
-    loop {
-        let mut response = http.get_ok(url, &HeaderMap::new())?;
+    let mut first = true;
+    http.get_body(url, &HeaderMap::new(), |body| {
+        if !std::mem::take(&mut first) {
+            sink.restart().map_err(|source| {
+                BodyError::Fatal(DownloadError::Io {
+                    context: format!("cannot restart the download of {url}"),
+                    source,
+                })
+            })?;
+        }
+        body.require_success()?;
         let mut tracking = TrackingWriter {
             inner: sink,
             failed: false,
         };
-        match copy_hashing(&mut response, &mut tracking) {
-            Ok(result) => return Ok(result),
-            Err(error) => {
-                let write_failed = tracking.failed;
-                if write_failed {
-                    return Err(DownloadError::Io {
-                        context: format!("cannot store the download of {url}"),
-                        source: error,
-                    });
-                }
-                let Some(wait) = http.should_retry(attempt) else {
-                    return Err(HttpError::transport(url, &error).into());
-                };
-                attempt += 1;
-                std::thread::sleep(wait);
-                sink.restart().map_err(|source| DownloadError::Io {
-                    context: format!("cannot restart the download of {url}"),
-                    source,
-                })?;
+        copy_hashing(body, &mut tracking).map_err(|error| {
+            if tracking.failed {
+                return BodyError::Fatal(DownloadError::Io {
+                    context: format!("cannot store the download of {url}"),
+                    source: error,
+                });
             }
-        }
-    }
+            body.failure(error).widen()
+        })
+    })
 }
 
 /// Tells a failed write (the disk) from a failed read (the network).

@@ -12,12 +12,19 @@
 //!   a redirect to another host is followed only over https.
 //! - **Retries** with exponential backoff on connection errors, timeouts, 5xx and 429
 //!   (honouring `Retry-After` up to a bound).
+//! - **Bodies** are read within bounds ([`Body`]): a size limit on what is kept in memory,
+//!   counted after decoding, a per-read timeout and an overall one; a body that breaks off
+//!   is fetched again like a failed connection ([`HttpClient::get_body`]).
 //! - **Connectivity** is an explicit value: [`Connectivity::Offline`] refuses every request.
+
+mod body;
+
+pub use body::{Body, BodyError, ByteSize};
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -38,8 +45,12 @@ pub enum Connectivity {
 /// How the client is set up.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Time allowed to connect, and to wait for each read.
+    /// Time allowed to connect, and to wait for the answer and for each read of its body.
     pub timeout: Duration,
+    /// Time allowed for a whole request, its body included.
+    pub request_timeout: Duration,
+    /// The largest body kept in memory (pages, JSON, metadata), counted after decoding.
+    pub max_body: ByteSize,
     /// Retries after the first attempt for transient failures.
     pub retries: u32,
     /// Online or offline.
@@ -54,6 +65,8 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30 * 60),
+            max_body: ByteSize(64 << 20),
             retries: 3,
             connectivity: Connectivity::Online,
             credential_urls: Vec::new(),
@@ -86,6 +99,45 @@ pub enum HttpError {
         url: SafeUrl,
         /// The status.
         status: StatusCode,
+    },
+    /// A body kept in memory passed `--max-page-size`; nothing of it was kept.
+    #[error(
+        "{url} sent more than {limit} (after decompression), the most pinguard reads into \
+         memory; nothing of it was kept or cached (if the index really serves bodies this \
+         large, raise --max-page-size or PINGUARD_MAX_PAGE_SIZE)"
+    )]
+    TooLarge {
+        /// The URL.
+        url: SafeUrl,
+        /// The limit.
+        limit: ByteSize,
+    },
+    /// A body stopped arriving for `--timeout` on every attempt.
+    #[error(
+        "cannot fetch {url}: its body stopped, no data for {} s (--timeout), on {attempts} \
+         attempt{}; if the server is that slow, raise --timeout",
+        timeout.as_secs(),
+        if *attempts == 1 { "" } else { "s" }
+    )]
+    Stalled {
+        /// The URL.
+        url: SafeUrl,
+        /// The read timeout.
+        timeout: Duration,
+        /// Requests made.
+        attempts: u32,
+    },
+    /// A request, body included, took longer than `--request-timeout`.
+    #[error(
+        "{url} took longer than {} s in all (--request-timeout); if the server is that slow, \
+         raise --request-timeout or PINGUARD_REQUEST_TIMEOUT",
+        limit.as_secs()
+    )]
+    Overdue {
+        /// The URL.
+        url: SafeUrl,
+        /// The limit.
+        limit: Duration,
     },
     /// The client could not be built (TLS set-up).
     #[error("cannot set up the HTTP client: {0}")]
@@ -181,6 +233,8 @@ impl HttpClient {
             .user_agent(concat!("pinguard/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(CachingResolver::default()))
             .connect_timeout(settings.timeout)
+            // In the blocking client this bounds each wait: for the answer, and for each read
+            // of the body. The whole request is bounded by `request_timeout`, in `Body`.
             .timeout(settings.timeout)
             .redirect(redirects)
             // HTTP/2's default 64 KiB stream window throttles multi-megabyte index pages
@@ -253,14 +307,15 @@ impl HttpClient {
     }
 
     /// Sends a GET, retrying transient failures, and returns the response whatever its status
-    /// (except retryable ones, which are returned only when retries ran out).
+    /// (except retryable ones, which are returned only when retries ran out). Private: every
+    /// body is read through [`HttpClient::get_body`], within its bounds.
     ///
     /// The first request to an origin goes alone; requests to it from other threads wait for
     /// its answer and then reuse its connection (all of them over one HTTP/2 connection).
     /// Without this, dozens of threads starting together each resolve the host and open a TLS
     /// connection of their own, which overloads resolvers (lookups then time out after
     /// seconds) and costs a handshake each.
-    pub fn get(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
+    fn get(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
         if self.settings.connectivity == Connectivity::Offline {
             return Err(HttpError::Offline { url: url.clone() });
         }
@@ -299,36 +354,66 @@ impl HttpClient {
         }
     }
 
-    /// Sends a GET and requires a success status.
-    pub fn get_ok(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
-        let response = self.get(url, headers)?;
-        if !response.status().is_success() {
-            return Err(HttpError::Status {
-                url: url.clone(),
-                status: response.status(),
-            });
-        }
-        Ok(response)
-    }
-
-    /// Fetches the whole body of `url`, retrying a body cut short like a failed connection.
-    pub fn get_bytes(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Vec<u8>, HttpError> {
+    /// Sends a GET and hands the answer, whatever its status, to `read`. A body that breaks
+    /// off ([`BodyError::Broken`]: reset, cut short, no data within `--timeout`) is fetched
+    /// again with the client's backoff, like a failed connection; `read` then starts over.
+    pub fn get_body<T, E: From<HttpError>>(
+        &self,
+        url: &SafeUrl,
+        headers: &HeaderMap,
+        mut read: impl FnMut(&mut Body) -> Result<T, BodyError<E>>,
+    ) -> Result<T, E> {
         let mut attempt = 0;
         loop {
-            let response = self.get_ok(url, headers)?;
-            match response.bytes() {
-                Ok(bytes) => return Ok(bytes.to_vec()),
-                Err(e) if attempt < self.settings.retries && is_retryable_error(&e) => {
-                    std::thread::sleep(backoff(attempt));
+            let started = Instant::now();
+            let response = self.get(url, headers)?;
+            let mut body = Body::new(response, url, started, self.settings.request_timeout);
+            match read(&mut body) {
+                Ok(value) => return Ok(value),
+                Err(BodyError::Fatal(error)) => return Err(error),
+                Err(BodyError::Broken(error)) => {
+                    let Some(wait) = self.should_retry(attempt) else {
+                        return Err(self.broken(url, &error, attempt).into());
+                    };
                     attempt += 1;
+                    std::thread::sleep(wait);
                 }
-                Err(e) => return Err(HttpError::transport(url, &e.without_url())),
             }
         }
     }
 
-    /// Retries left after `attempt` failures, for callers that stream bodies themselves.
-    pub fn should_retry(&self, attempt: u32) -> Option<Duration> {
+    /// The error for a body that broke off on every attempt: a stall names `--timeout`.
+    fn broken(&self, url: &SafeUrl, error: &std::io::Error, retries: u32) -> HttpError {
+        if !body::is_stall(error) {
+            return HttpError::transport(url, error);
+        }
+        HttpError::Stalled {
+            url: url.clone(),
+            timeout: self.settings.timeout,
+            attempts: retries + 1,
+        }
+    }
+
+    /// Fetches the whole body of `url` (a success status required), at most `limit` bytes.
+    pub fn get_bytes(
+        &self,
+        url: &SafeUrl,
+        headers: &HeaderMap,
+        limit: ByteSize,
+    ) -> Result<Vec<u8>, HttpError> {
+        self.get_body(url, headers, |body| {
+            body.require_success()?;
+            body.read_all(limit)
+        })
+    }
+
+    /// The largest body kept in memory (`--max-page-size`).
+    pub fn max_body(&self) -> ByteSize {
+        self.settings.max_body
+    }
+
+    /// The wait before retry number `attempt + 1`, or `None` when retries ran out.
+    fn should_retry(&self, attempt: u32) -> Option<Duration> {
         (attempt < self.settings.retries).then(|| backoff(attempt))
     }
 }

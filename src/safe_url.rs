@@ -68,6 +68,17 @@ impl SafeUrl {
         url
     }
 
+    /// `answered`, the URL a request for this one ended at after redirects, with this URL's
+    /// credentials when it stayed on the same origin (they are never carried to another).
+    pub fn redirected_to(&self, answered: &Url) -> Self {
+        let mut url = answered.clone();
+        if answered.origin() == self.0.origin() && url.username().is_empty() {
+            let _ = url.set_username(self.0.username());
+            let _ = url.set_password(self.0.password());
+        }
+        Self(url)
+    }
+
     /// The URL's `scheme://host:port`, used to decide where credentials may be sent.
     pub fn origin(&self) -> url::Origin {
         self.0.origin()

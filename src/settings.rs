@@ -18,7 +18,7 @@ use pep508_rs::PackageName;
 
 use crate::cache::{Cache, CacheMode};
 use crate::cli::{IndexArgs, LockArgs, LockFormat, NetworkArgs};
-use crate::http::{Connectivity, HttpSettings};
+use crate::http::{ByteSize, Connectivity, HttpSettings};
 use crate::index::{PYPI, Source};
 use crate::locker::Refresh;
 use crate::requirements::{FindLinks, IndexOptions, SourceRef};
@@ -117,8 +117,12 @@ pub struct NetworkSettings {
     pub connectivity: Connectivity,
     /// Cache root, `None` for `--no-cache`.
     pub cache_dir: Option<PathBuf>,
-    /// Per-request timeout.
+    /// Read timeout (`--timeout`): to connect, for an answer, for each read.
     pub timeout: Duration,
+    /// Bound on a whole request, body included (`--request-timeout`).
+    pub request_timeout: Duration,
+    /// The largest body kept in memory (`--max-page-size`).
+    pub max_body: ByteSize,
     /// Retries.
     pub retries: u32,
 }
@@ -288,6 +292,8 @@ impl NetworkSettings {
             cache_dir,
             no_cache,
             timeout,
+            request_timeout,
+            max_page_size,
             retries,
         } = args;
         Self {
@@ -303,6 +309,8 @@ impl NetworkSettings {
                 cache_dir.or_else(Cache::default_root)
             },
             timeout: Duration::from_secs(timeout.max(1)),
+            request_timeout: Duration::from_secs(request_timeout.max(1)),
+            max_body: max_page_size,
             retries,
         }
     }
@@ -324,6 +332,8 @@ impl NetworkSettings {
     pub fn http(&self, credential_urls: Vec<SafeUrl>) -> HttpSettings {
         HttpSettings {
             timeout: self.timeout,
+            request_timeout: self.request_timeout,
+            max_body: self.max_body,
             retries: self.retries,
             connectivity: self.connectivity,
             credential_urls,

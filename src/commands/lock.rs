@@ -117,7 +117,11 @@ pub(super) fn run_locker(
 ) -> Result<locker::Outcome, ExitStatus> {
     let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
     let pins = &prepared.requirements.pins;
-    let outcome = match locker::lock(pins, &prepared.index, previous, options, &progress) {
+    let locked = locker::lock(pins, &prepared.index, previous, options, &progress);
+    for warning in prepared.index.cache().take_warnings() {
+        reporter.warn(&warning);
+    }
+    let outcome = match locked {
         Ok(outcome) => outcome,
         Err(failures) => {
             for failure in &failures {

@@ -24,7 +24,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use crate::cache::{Cache, CacheMode, CachedPage, PageMeta, now};
 use crate::filename::DistFilename;
-use crate::http::{HttpClient, HttpError};
+use crate::http::{Body, BodyError, HttpClient, HttpError};
 use crate::requirements::FindLinks;
 use crate::safe_url::SafeUrl;
 use simple::{Page, PageError, PageFile, PageFormat};
@@ -270,7 +270,7 @@ impl Index {
                 url: url.clone(),
                 source,
             })?;
-        let base = parsed.base_url(&url);
+        let base = parsed.base_url(&answered_url(&page, &url));
         let mut files = Vec::with_capacity(parsed.files.len());
         let mut bad_links = Vec::new();
         for file in parsed.files {
@@ -335,7 +335,7 @@ impl Index {
                             source,
                         }
                     })?;
-                let base = parsed.base_url(url);
+                let base = parsed.base_url(&answered_url(&page, url));
                 let files = parsed
                     .files
                     .into_iter()
@@ -389,32 +389,51 @@ pub fn fetch_page(
             headers.insert(header::IF_MODIFIED_SINCE, date);
         }
     }
-    let response = http.get(url, &headers)?;
-    let status = response.status();
-    if status == StatusCode::NOT_MODIFIED
-        && let Some(page) = cached
-    {
-        return Ok(Some(cache.touch_page(page)));
-    }
-    if status == StatusCode::NOT_FOUND {
-        return Ok(None);
-    }
-    if !status.is_success() {
-        return Err(HttpError::Status {
+    let fetched = http.get_body(url, &headers, |body| read_answer(body, url, &key, http))?;
+    match (fetched, cached) {
+        (Answer::Status(StatusCode::NOT_MODIFIED), Some(page)) => Ok(Some(cache.touch_page(page))),
+        (Answer::Status(StatusCode::NOT_FOUND), _) => Ok(None),
+        (Answer::Status(status), _) => Err(HttpError::Status {
             url: url.clone(),
             status,
         }
-        .into());
+        .into()),
+        (Answer::Page(page), _) => {
+            cache.write_page(&page);
+            Ok(Some(page))
+        }
     }
+}
+
+/// What a page request got: the page, or a status with no page to keep.
+enum Answer {
+    Status(StatusCode),
+    Page(CachedPage),
+}
+
+/// Reads a page request's answer: 304 and 404 as they are, a success whole (within
+/// `--max-page-size`), with what the cache keeps about it.
+fn read_answer(
+    body: &mut Body,
+    url: &SafeUrl,
+    key: &str,
+    http: &HttpClient,
+) -> Result<Answer, BodyError<IndexError>> {
+    let status = body.status();
+    if status == StatusCode::NOT_MODIFIED || status == StatusCode::NOT_FOUND {
+        return Ok(Answer::Status(status));
+    }
+    body.require_success()?;
     let header_text = |name: header::HeaderName| {
-        response
-            .headers()
+        body.headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let meta = PageMeta {
-        url: key,
+    let answered = url.redirected_to(body.final_url()).without_credentials();
+    let mut meta = PageMeta {
+        url: key.to_owned(),
+        answered_url: (answered.as_str() != key).then(|| answered.to_string()),
         content_type: header_text(header::CONTENT_TYPE),
         etag: header_text(header::ETAG),
         last_modified: header_text(header::LAST_MODIFIED),
@@ -422,18 +441,22 @@ pub fn fetch_page(
         fetched_at: now(),
         len: 0,
     };
-    let body = response
-        .bytes()
-        .map_err(|e| HttpError::transport(url, &e.without_url()))?;
-    let page = CachedPage {
-        meta: PageMeta {
-            len: body.len() as u64,
-            ..meta
-        },
-        body,
-    };
-    cache.write_page(&page);
-    Ok(Some(page))
+    let bytes = body.read_all(http.max_body()).map_err(BodyError::widen)?;
+    meta.len = bytes.len() as u64;
+    Ok(Answer::Page(CachedPage {
+        meta,
+        body: bytes.into(),
+    }))
+}
+
+/// The URL that answered for `page`, which its relative links resolve against (pip resolves
+/// them against the URL a redirect ended at, not the one asked for).
+fn answered_url(page: &CachedPage, asked: &SafeUrl) -> SafeUrl {
+    page.meta
+        .answered_url
+        .as_deref()
+        .and_then(|answered| url::Url::parse(answered).ok())
+        .map_or_else(|| asked.clone(), |answered| asked.redirected_to(&answered))
 }
 
 fn read_dir_links(dir: &Path) -> Result<LinkPage, IndexError> {

@@ -162,7 +162,7 @@ pub fn fetch_metadata_file(
         header::ACCEPT_ENCODING,
         HeaderValue::from_static("identity"),
     );
-    let body = match http.get_bytes(&url, &headers) {
+    let body = match http.get_bytes(&url, &headers, http.max_body()) {
         Ok(body) => body,
         Err(e) if e.status() == Some(reqwest::StatusCode::NOT_FOUND) => return Ok(None),
         Err(e) => return Err(e.into()),

@@ -27,7 +27,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use super::MetadataError;
 use super::archive::wheel_metadata;
 use crate::filename::WheelFilename;
-use crate::http::{HttpClient, HttpError};
+use crate::http::{Body, BodyError, HttpClient, HttpError};
 use crate::safe_url::SafeUrl;
 
 /// The smallest block fetched: 64 KiB holds the tail of most wheels (their central directory
@@ -331,103 +331,108 @@ impl<'a> RangeReader<'a> {
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),
         );
-        let mut attempt = 0;
-        loop {
+        let http = self.http;
+        http.get_body(&self.url.clone(), &headers, |response| {
             self.stats.requests += 1;
-            let response = self.http.get(&self.url, &headers)?;
-            let content_range = match response.status() {
-                StatusCode::PARTIAL_CONTENT => {
-                    let mut values = response.headers().get_all(header::CONTENT_RANGE).iter();
-                    let shown = |value: Option<&HeaderValue>| {
-                        value.map_or_else(
-                            || "(none)".to_owned(),
-                            |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    };
-                    let first = values.next();
-                    let parsed = first
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(ContentRange::parse);
-                    // A second, different Content-Range makes the answer ambiguous.
-                    let others: Vec<&HeaderValue> = values.filter(|v| Some(*v) != first).collect();
-                    match parsed {
-                        Some(parsed) if others.is_empty() => parsed,
-                        _ => {
-                            let content_range = std::iter::once(first)
-                                .chain(others.into_iter().map(Some))
-                                .map(shown)
-                                .collect::<Vec<_>>()
-                                .join("`, `");
-                            return Err(RangeError::ContentRangeMismatch {
-                                url: Box::new(self.url.clone()),
-                                range,
-                                content_range,
-                            });
-                        }
-                    }
-                }
-                StatusCode::OK if whole_file_ok => ContentRange {
-                    first: 0,
-                    last: self.size.saturating_sub(1),
-                    total: Some(self.size),
-                },
-                StatusCode::OK => {
-                    return Err(RangeError::Unsupported {
-                        url: Box::new(self.url.clone()),
-                    });
-                }
-                StatusCode::RANGE_NOT_SATISFIABLE => {
-                    return Err(RangeError::Unsatisfiable {
-                        url: Box::new(self.url.clone()),
-                        range,
-                        content_range: response
-                            .headers()
-                            .get(header::CONTENT_RANGE)
-                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-                    });
-                }
-                status => {
-                    return Err(HttpError::Status {
-                        url: self.url.clone(),
-                        status,
-                    }
-                    .into());
-                }
-            };
-            if let Some(total) = content_range.total
-                && self.size != 0
-                && total != self.size
-            {
-                return Err(RangeError::SizeMismatch {
+            let content_range = self
+                .answered_range(response, &range, whole_file_ok)
+                .map_err(BodyError::Fatal)?;
+            // A body cut short is retried like a failed connection.
+            let bytes = response
+                .read_all(http.max_body())
+                .map_err(BodyError::widen)?;
+            self.stats.bytes += bytes.len() as u64;
+            let expected = content_range.last - content_range.first + 1;
+            if bytes.len() as u64 != expected {
+                return Err(BodyError::Fatal(RangeError::ShortBody {
                     url: Box::new(self.url.clone()),
-                    expected: self.size,
-                    actual: total,
-                });
+                    range: range.clone(),
+                    expected,
+                    received: bytes.len() as u64,
+                }));
             }
-            match response.bytes() {
-                Ok(bytes) => {
-                    self.stats.bytes += bytes.len() as u64;
-                    let expected = content_range.last - content_range.first + 1;
-                    if bytes.len() as u64 != expected {
-                        return Err(RangeError::ShortBody {
+            Ok((content_range, bytes))
+        })
+    }
+
+    /// The range a response holds, when it is the one asked for in a file of the known size.
+    fn answered_range(
+        &self,
+        response: &Body,
+        range: &str,
+        whole_file_ok: bool,
+    ) -> Result<ContentRange, RangeError> {
+        let range = range.to_owned();
+        let content_range = match response.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let mut values = response.headers().get_all(header::CONTENT_RANGE).iter();
+                let shown = |value: Option<&HeaderValue>| {
+                    value.map_or_else(
+                        || "(none)".to_owned(),
+                        |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                };
+                let first = values.next();
+                let parsed = first
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(ContentRange::parse);
+                // A second, different Content-Range makes the answer ambiguous.
+                let others: Vec<&HeaderValue> = values.filter(|v| Some(*v) != first).collect();
+                match parsed {
+                    Some(parsed) if others.is_empty() => parsed,
+                    _ => {
+                        let content_range = std::iter::once(first)
+                            .chain(others.into_iter().map(Some))
+                            .map(shown)
+                            .collect::<Vec<_>>()
+                            .join("`, `");
+                        return Err(RangeError::ContentRangeMismatch {
                             url: Box::new(self.url.clone()),
                             range,
-                            expected,
-                            received: bytes.len() as u64,
+                            content_range,
                         });
                     }
-                    return Ok((content_range, bytes.to_vec()));
                 }
-                // A body cut short is retried like a failed connection.
-                Err(e) => match self.http.should_retry(attempt) {
-                    Some(wait) => {
-                        std::thread::sleep(wait);
-                        attempt += 1;
-                    }
-                    None => return Err(HttpError::transport(&self.url, &e.without_url()).into()),
-                },
             }
+            StatusCode::OK if whole_file_ok => ContentRange {
+                first: 0,
+                last: self.size.saturating_sub(1),
+                total: Some(self.size),
+            },
+            StatusCode::OK => {
+                return Err(RangeError::Unsupported {
+                    url: Box::new(self.url.clone()),
+                });
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => {
+                return Err(RangeError::Unsatisfiable {
+                    url: Box::new(self.url.clone()),
+                    range,
+                    content_range: response
+                        .headers()
+                        .get(header::CONTENT_RANGE)
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                });
+            }
+            status => {
+                return Err(HttpError::Status {
+                    url: self.url.clone(),
+                    status,
+                }
+                .into());
+            }
+        };
+        if let Some(total) = content_range.total
+            && self.size != 0
+            && total != self.size
+        {
+            return Err(RangeError::SizeMismatch {
+                url: Box::new(self.url.clone()),
+                expected: self.size,
+                actual: total,
+            });
         }
+        Ok(content_range)
     }
 
     fn mismatch(&self, ask: Ask, range: &ContentRange) -> RangeError {

@@ -12,6 +12,7 @@ pub mod dist;
 pub mod encode;
 pub mod index;
 pub mod python;
+pub mod raw;
 pub mod server;
 
 // The server's parts; their public items are re-exported by `server`.
