@@ -99,19 +99,19 @@ fn a_cached_page_edited_in_place_is_fetched_again() {
     let page = only_entry(dir.path(), "pages");
     edit_in_place(&page, &real, &"0".repeat(64));
 
-    let run = lock(dir.path(), &index, &["-o", "again.toml"]);
+    let run = lock(dir.path(), &index, &["-o", "pylock.again.toml"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         shown(&run.stderr, dir.path(), &index),
         format!(
             "\
 warning: ignoring the cache entry [CACHE]/pages-v2/{} for http://[INDEX]/simple/alpha/: it does not match its digest (edited or damaged)
-Locked 1 pins (1 files) into again.toml: 0 unchanged, 1 projects queried
+Locked 1 pin (1 file) into pylock.again.toml: 0 unchanged, 1 project queried
 ",
             page.file_name().unwrap().to_string_lossy()
         )
     );
-    let again = fs::read_to_string(dir.path().join("again.toml")).unwrap();
+    let again = fs::read_to_string(dir.path().join("pylock.again.toml")).unwrap();
     assert!(again.contains(&real), "{again}");
     // Fetched again in full: the damaged entry gave no validator to send.
     let asked = index.server().requests_to("/simple/alpha/");
@@ -130,7 +130,11 @@ fn an_edited_computed_digest_is_not_used_even_offline() {
     let entry = only_entry(dir.path(), "digests");
     edit_in_place(&entry, &real, &"0".repeat(64));
 
-    let run = lock(dir.path(), &index, &["-o", "offline.toml", "--offline"]);
+    let run = lock(
+        dir.path(),
+        &index,
+        &["-o", "pylock.offline.toml", "--offline"],
+    );
     assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(
         shown(&run.stderr, dir.path(), &index),
@@ -143,5 +147,5 @@ error: 1 of 1 pins cannot be locked; nothing was written
             entry.file_name().unwrap().to_string_lossy()
         )
     );
-    assert!(!dir.path().join("offline.toml").exists());
+    assert!(!dir.path().join("pylock.offline.toml").exists());
 }
