@@ -1072,3 +1072,108 @@ fn without_a_virtual_environment_install_and_sync_do_not_use_the_global_interpre
         );
     }
 }
+
+/// The project itself as `uv export` writes it by default: a `directory` entry, no digest.
+const PROJECT_ENTRY: &str = "\n[[packages]]\nname = \"myproject\"\nversion = \"0.1\"\n\
+                             directory = { path = \"myproject-0.1\", editable = false }\n";
+
+#[test]
+fn a_lock_with_the_project_as_a_directory_is_guarded_and_installs_the_project_last() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let lock_path = dir.path().join("pylock.toml");
+    let mut text = fs::read_to_string(&lock_path).unwrap();
+    text.push_str(PROJECT_ENTRY);
+    fs::write(&lock_path, &text).unwrap();
+    support::consumers::assert_valid_pylock(&lock_path);
+    let project = SdistBuilder::new("myproject", "0.1")
+        .file("myproject.py", b"M = 1\n".to_vec())
+        .build();
+    write(dir.path(), "myproject.tar.gz", project);
+    let untar = std::process::Command::new("tar")
+        .args(["xzf", "myproject.tar.gz"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(untar.success());
+    let warning = "warning: myproject==0.1 (the local directory myproject-0.1): no digest to \
+                   verify it by; ";
+
+    let run = pinguard(dir.path(), &["fetch", "--dest", "wh", "--all"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!("{warning}left out\n")),
+        "{}",
+        run.stderr
+    );
+    let run = pinguard(
+        dir.path(),
+        &["verify", "pylock.toml", "wh", "--require-all"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!("{warning}left out\n")),
+        "{}",
+        run.stderr
+    );
+
+    let Some(venv) = fresh_venv(dir.path()) else {
+        return;
+    };
+    let python = venv_python(&venv);
+    let run = pinguard(dir.path(), &["install", "pylock.toml", "--python", &python]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "{warning}installed last, with --no-deps --no-build-isolation and only the \
+             verified files to build with\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with(&format!(
+            "Installed 3 verified files into {python}, then 1 project from its directory\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        venv.installed(),
+        ["alpha 1.0", "beta 2.0", "gamma 1.0", "myproject 0.1"]
+    );
+}
+
+#[test]
+fn a_vcs_entry_is_refused_by_install_before_anything_is_fetched() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let lock_path = dir.path().join("pylock.toml");
+    let mut text = fs::read_to_string(&lock_path).unwrap();
+    text.push_str(
+        "\n[[packages]]\nname = \"fromgit\"\nvcs = { type = \"git\", url = \
+         \"https://user:SECRET@git.example/fromgit.git\", commit-id = \"0123abc\" }\n",
+    );
+    fs::write(&lock_path, &text).unwrap();
+    support::consumers::assert_valid_pylock(&lock_path);
+    let Some(venv) = fresh_venv(dir.path()) else {
+        return;
+    };
+    index.server().clear_log();
+    let run = pinguard(
+        dir.path(),
+        &["install", "pylock.toml", "--python", &venv_python(&venv)],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: fromgit (the repository https://user:****@git.example/fromgit.git): a VCS \
+         checkout has no digest to verify it by; nothing was installed\n\
+         help: lock a released version of it, or leave it out of the lock (`uv export \
+         --no-emit-project`) and install it yourself\n"
+    );
+    assert!(index.all_requests().is_empty());
+    assert_eq!(venv.installed(), Vec::<String>::new());
+}

@@ -83,6 +83,7 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             )
         };
 
+    super::report_unverifiable(&lock, "left out", reporter);
     let excluded: Vec<String> = targets
         .iter()
         .filter_map(|target| {

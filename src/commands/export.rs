@@ -32,6 +32,11 @@ pub fn run(args: ExportArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
             return Ok(ExitStatus::Error);
         }
     };
+    super::report_unverifiable(
+        &parsed,
+        "left out (pip's hash-checking mode could not install it)",
+        reporter,
+    );
     let format_name = match format {
         ExportFormat::Requirements => "requirements",
         ExportFormat::Constraints => "constraints",

@@ -22,6 +22,7 @@ pub fn run(args: FetchArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     let Some(locked) = super::load_lock(&lock, reporter) else {
         return Ok(ExitStatus::Error);
     };
+    super::report_unverifiable(locked.lock(), "left out", reporter);
     let files: Vec<Locked<'_>> = if all {
         locked.files().collect()
     } else {

@@ -4,10 +4,11 @@ use crate::cache::{Cache, CacheMode};
 use crate::cli::InstallArgs;
 use crate::guard::LockedFiles;
 use crate::guard::closure::closure;
-use crate::lock::Lock;
+use crate::lock::{Lock, UnverifiableSource};
 use crate::requirements::{self, ParseError, SourceRef};
 use crate::target::Target;
 
+use super::LocalProject;
 use super::lock::InputLoader;
 use crate::exit::ExitStatus;
 use crate::report::Reporter;
@@ -48,17 +49,85 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
             target.label()
         ));
     }
+    let lock_dir = super::lock_dir(&lock);
+    let local = match needed {
+        Some(_) => {
+            super::report_unverifiable(locked.lock(), "left out", reporter);
+            Vec::new()
+        }
+        None => match local_projects(locked.lock(), &target, &lock_dir, reporter) {
+            Some(local) => local,
+            None => return Ok(ExitStatus::Failure),
+        },
+    };
     let python = target
         .interpreter()
         .expect("a probed target knows its interpreter");
     super::install_verified(
         python,
         &selection.files,
+        &local,
         &guard,
-        &super::lock_dir(&lock),
+        &lock_dir,
         &pip_args,
         reporter,
     )
+}
+
+/// The lock's local `directory` entries that apply on `target` (the project itself, as
+/// `uv export` writes it), to install after every verified file, as tox installs the project
+/// after its dependencies. `None` after refusing a `vcs` entry: a checkout has neither a
+/// digest nor a place pinguard could take it from without running its code unverified.
+fn local_projects(
+    lock: &Lock,
+    target: &Target,
+    lock_dir: &std::path::Path,
+    reporter: &Reporter,
+) -> Option<Vec<LocalProject>> {
+    let mut local = Vec::new();
+    let mut refused = false;
+    let applying = lock
+        .unverifiable
+        .iter()
+        .filter(|p| p.marker.evaluate(target.markers(), &[]));
+    for package in applying {
+        match &package.source {
+            UnverifiableSource::Directory {
+                path,
+                editable,
+                subdirectory,
+            } => {
+                let mut dir = lock_dir.join(path);
+                if let Some(sub) = subdirectory {
+                    dir.push(sub);
+                }
+                reporter.warn(&format!(
+                    "{}: no digest to verify it by; installed last, with --no-deps \
+                     --no-build-isolation and only the verified files to build with",
+                    package.describe()
+                ));
+                local.push(LocalProject {
+                    dir,
+                    editable: *editable,
+                });
+            }
+            UnverifiableSource::Vcs { .. } => {
+                reporter.error(&format!(
+                    "{}: a VCS checkout has no digest to verify it by; nothing was installed",
+                    package.describe()
+                ));
+                refused = true;
+            }
+        }
+    }
+    if refused {
+        reporter.help(
+            "lock a released version of it, or leave it out of the lock (`uv export \
+             --no-emit-project`) and install it yourself",
+        );
+        return None;
+    }
+    Some(local)
 }
 
 /// With `-r` files, the part of the lock they need on `target` (`None`: the whole lock);

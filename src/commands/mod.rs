@@ -117,6 +117,17 @@ fn load_lock(path: &Path, reporter: &Reporter) -> Option<LockedFiles> {
     }
 }
 
+/// Says of each entry of `lock` that has no digest (a `directory` or `vcs` source other
+/// lockers write) that it cannot be verified, and what `consequence` the command draws.
+fn report_unverifiable(lock: &crate::lock::Lock, consequence: &str, reporter: &Reporter) {
+    for package in &lock.unverifiable {
+        reporter.warn(&format!(
+            "{}: no digest to verify it by; {consequence}",
+            package.describe()
+        ));
+    }
+}
+
 /// The directory a lock's relative `path` entries are relative to.
 fn lock_dir(lock: &Path) -> PathBuf {
     match lock.parent() {
@@ -246,9 +257,21 @@ fn report_fetch(files: &[Locked<'_>], fetch: &Fetch, reporter: &Reporter) -> Exi
 /// a second time), and `--find-links` to the wheelhouse alone, so that build requirements of an
 /// sdist can only come from verified files (pip runs apart from the user's pip configuration:
 /// [`python::pip`]). `--quiet` reaches pip.
+/// A local source tree to install after the verified files (a lock's `directory` entry).
+struct LocalProject {
+    /// Its directory.
+    dir: PathBuf,
+    /// Installed editable (`pip install -e`).
+    editable: bool,
+}
+
+/// Fetches and verifies `files` into a private wheelhouse, then has the target's pip
+/// install exactly those (`--no-index --no-deps --require-hashes`), and after them the
+/// `local` source trees with nothing but the verified files to build with.
 fn install_verified(
     python: &Path,
     files: &[Locked<'_>],
+    local: &[LocalProject],
     guard: &GuardNetwork,
     lock_dir: &Path,
     pip_args: &[String],
@@ -281,11 +304,56 @@ fn install_verified(
     }
     let requirements_path = wheelhouse.path().join(".pinguard-requirements.txt");
     fs_err::write(&requirements_path, requirements)?;
+    let mut args = pip_install_args(wheelhouse.path(), reporter);
+    args.push("--require-hashes".into());
+    args.push("-r".into());
+    args.push(requirements_path.display().to_string());
+    args.extend(pip_args.iter().cloned());
+    let pip_status = python::pip(python, &args)?;
+    if !pip_status.success() {
+        reporter.error(&format!(
+            "pip failed ({pip_status}) after every file verified"
+        ));
+        return Ok(ExitStatus::Error);
+    }
+    for project in local {
+        let mut args = pip_install_args(wheelhouse.path(), reporter);
+        args.push("--no-build-isolation".into());
+        if project.editable {
+            args.push("--editable".into());
+        }
+        args.push(project.dir.display().to_string());
+        let pip_status = python::pip(python, &args)?;
+        if !pip_status.success() {
+            reporter.error(&format!(
+                "pip failed ({pip_status}) to install {} after every verified file was installed",
+                project.dir.display()
+            ));
+            return Ok(ExitStatus::Error);
+        }
+    }
+    reporter.summary(&format!(
+        "Installed {} into {}{}",
+        crate::report::count(files.len(), "verified file"),
+        python.display(),
+        match local.len() {
+            0 => String::new(),
+            n => format!(
+                ", then {} from its directory",
+                crate::report::count(n, "project")
+            ),
+        }
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// `pip install` with no index, no dependencies, no cache, and the verified wheelhouse as the
+/// only place to find anything (an sdist's build requirements included).
+fn pip_install_args(wheelhouse: &Path, reporter: &Reporter) -> Vec<String> {
     let mut args: Vec<String> = [
         "install",
         "--no-index",
         "--no-deps",
-        "--require-hashes",
         "--disable-pip-version-check",
         // Wheels built from the sdists would be cached under the wheelhouse's random path,
         // never to be used again.
@@ -297,23 +365,8 @@ fn install_verified(
         args.push("--quiet".into());
     }
     args.push("--find-links".into());
-    args.push(wheelhouse.path().display().to_string());
-    args.push("-r".into());
-    args.push(requirements_path.display().to_string());
-    args.extend(pip_args.iter().cloned());
-    let pip_status = python::pip(python, &args)?;
-    if !pip_status.success() {
-        reporter.error(&format!(
-            "pip failed ({pip_status}) after every file verified"
-        ));
-        return Ok(ExitStatus::Error);
-    }
-    reporter.summary(&format!(
-        "Installed {} verified files into {}",
-        files.len(),
-        python.display()
-    ));
-    Ok(ExitStatus::Success)
+    args.push(wheelhouse.display().to_string());
+    args
 }
 
 /// `1.2 GiB`-style sizes for summaries.

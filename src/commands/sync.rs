@@ -61,8 +61,12 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             Some(_) => {}
         }
     }
-    let locked_names: BTreeSet<&PackageName> =
-        selection.files.iter().map(|f| &f.package.name).collect();
+    let locked_names: BTreeSet<&PackageName> = selection
+        .files
+        .iter()
+        .map(|f| &f.package.name)
+        .chain(locked.lock().unverifiable.iter().map(|p| &p.name))
+        .collect();
     let extraneous: Vec<(&PackageName, String)> = installed
         .iter()
         .filter(|(name, _)| !locked_names.contains(name) && !KEPT.contains(&name.as_ref()))
@@ -92,6 +96,7 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         let status = super::install_verified(
             &interpreter,
             &to_install,
+            &[],
             &guard,
             &super::lock_dir(&lock),
             &pip_args,

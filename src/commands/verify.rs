@@ -21,6 +21,7 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
     let Some(locked) = super::load_lock(&lock, reporter) else {
         return Ok(ExitStatus::Error);
     };
+    super::report_unverifiable(locked.lock(), "left out", reporter);
     let started = Instant::now();
     let report = match verify(&locked, &paths, VerifyOptions { require_all }) {
         Ok(report) => report,

@@ -32,6 +32,9 @@ pub struct Lock {
     pub environments: Vec<MarkerTree>,
     /// The packages, sorted by name, version and marker when pinguard writes them.
     pub packages: Vec<Package>,
+    /// Entries of other lockers whose source has no digest (a local directory, a VCS
+    /// checkout): read so that the rest of such a lock can be guarded, never written.
+    pub unverifiable: Vec<UnverifiablePackage>,
     /// `[tool.pinguard]`: what the lock was made from.
     pub source: Option<LockSource>,
 }
@@ -44,6 +47,58 @@ pub struct LockSource {
     pub location: String,
     /// The sha256 of its bytes.
     pub sha256: Sha256,
+}
+
+/// A `[[packages]]` entry with no digest to verify, as `uv export` writes for the project
+/// itself (`directory = { path = ".", editable = true }`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnverifiablePackage {
+    /// Normalized name.
+    pub name: PackageName,
+    /// The version, when given.
+    pub version: Option<Version>,
+    /// Where it applies.
+    pub marker: MarkerTree,
+    /// Where it comes from.
+    pub source: UnverifiableSource,
+}
+
+/// Where an unverifiable entry comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnverifiableSource {
+    /// `packages.directory`: a local source tree.
+    Directory {
+        /// Its path, relative to the lock's directory or absolute.
+        path: String,
+        /// Whether it is to be installed editable.
+        editable: bool,
+        /// The project's directory inside it, when not the top.
+        subdirectory: Option<String>,
+    },
+    /// `packages.vcs`: a checkout of a repository.
+    Vcs {
+        /// The repository URL (without credentials) or path.
+        location: String,
+    },
+}
+
+impl UnverifiablePackage {
+    /// `name` and, when known, `==version`, with the source, for messages.
+    pub fn describe(&self) -> String {
+        let version = self
+            .version
+            .as_ref()
+            .map(|v| format!("=={v}"))
+            .unwrap_or_default();
+        match &self.source {
+            UnverifiableSource::Directory { path, .. } => {
+                format!("{}{version} (the local directory {path})", self.name)
+            }
+            UnverifiableSource::Vcs { location } => {
+                format!("{}{version} (the repository {location})", self.name)
+            }
+        }
+    }
 }
 
 /// One `[[packages]]` entry.
@@ -159,6 +214,7 @@ impl Lock {
             requires_python: None,
             environments: Vec::new(),
             packages: Vec::new(),
+            unverifiable: Vec::new(),
             source: None,
         }
     }

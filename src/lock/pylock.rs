@@ -15,7 +15,10 @@ use toml_edit::{
 
 use crate::marker::Dependency;
 
-use super::{EntryLocation, FileEntry, Lock, LockSource, Package, RecordedDependencies};
+use super::{
+    EntryLocation, FileEntry, Lock, LockSource, Package, RecordedDependencies, UnverifiablePackage,
+    UnverifiableSource,
+};
 use crate::dependencies::Provenance;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::digest::Sha256;
@@ -228,6 +231,14 @@ pub fn from_toml(file: &str, text: &str) -> Result<Lock, Diagnostics> {
     }
 }
 
+/// What one `[[packages]]` table is.
+enum Entry {
+    /// A package with files, each with its digest.
+    Files(Box<Package>),
+    /// A local directory or a VCS checkout.
+    Unverifiable(UnverifiablePackage),
+}
+
 /// Walks a parsed document, collecting every problem.
 struct Reader<'a> {
     file: &'a str,
@@ -345,8 +356,10 @@ impl Reader<'_> {
             Some(item) => match item.as_array_of_tables() {
                 Some(tables) => {
                     for (i, table) in tables.iter().enumerate() {
-                        if let Some(package) = self.package(i, table) {
-                            lock.packages.push(package);
+                        match self.package(i, table) {
+                            Some(Entry::Files(package)) => lock.packages.push(*package),
+                            Some(Entry::Unverifiable(package)) => lock.unverifiable.push(package),
+                            None => {}
                         }
                     }
                 }
@@ -380,7 +393,7 @@ impl Reader<'_> {
         }
     }
 
-    fn package(&mut self, index: usize, table: &Table) -> Option<Package> {
+    fn package(&mut self, index: usize, table: &Table) -> Option<Entry> {
         let mut context = format!("packages[{index}]");
         let name = self.string(table, "name", &context)?;
         let name = match PackageName::from_str(&name) {
@@ -427,17 +440,13 @@ impl Reader<'_> {
             .optional_string(table, "requires-python", &context)
             .and_then(|text| self.specifiers(table.get("requires-python"), &text, &context));
         let index_url = self.optional_string(table, "index", &context);
-        for unsupported in ["vcs", "directory"] {
-            if let Some(item) = table.get(unsupported) {
-                self.problem(
-                    item.span(),
-                    format!(
-                        "{context}: a `{unsupported}` source has no digest to verify; pinguard \
-                         locks and guards wheels, sdists and archives"
-                    ),
-                    Some("install this package outside the guarded lock, or lock a released version of it"),
-                );
-            }
+        if let Some(source) = self.unverifiable_source(table, &context) {
+            return Some(Entry::Unverifiable(UnverifiablePackage {
+                name,
+                version,
+                marker,
+                source,
+            }));
         }
         let sdist = table
             .get("sdist")
@@ -486,7 +495,7 @@ impl Reader<'_> {
             );
         }
         let dependencies = self.recorded_dependencies(table, &context);
-        Some(Package {
+        Some(Entry::Files(Box::new(Package {
             name,
             version,
             marker,
@@ -496,7 +505,74 @@ impl Reader<'_> {
             wheels,
             archive,
             dependencies,
-        })
+        })))
+    }
+
+    /// A `directory` or `vcs` source, which has no digest: `None` when the entry has files
+    /// instead. Both kinds, or one beside files, is a problem PEP 751 forbids.
+    fn unverifiable_source(&mut self, table: &Table, context: &str) -> Option<UnverifiableSource> {
+        let kinds: Vec<&str> = ["vcs", "directory", "archive", "sdist", "wheels"]
+            .into_iter()
+            .filter(|key| table.contains_key(key))
+            .collect();
+        let unverifiable = kinds.iter().any(|k| *k == "vcs" || *k == "directory");
+        if !unverifiable {
+            return None;
+        }
+        let sources = kinds
+            .iter()
+            .filter(|k| **k != "wheels" && **k != "sdist")
+            .count()
+            + usize::from(kinds.contains(&"wheels") || kinds.contains(&"sdist"));
+        if sources > 1 {
+            self.problem(
+                table.span(),
+                format!("{context}: more than one kind of source ({})", kinds.join(", ")),
+                Some("a PEP 751 package has files (`sdist`, `wheels`), an `archive`, a `vcs` or a `directory`: one of them"),
+            );
+            return None;
+        }
+        let key = kinds[0];
+        let Some(source) = table.get(key).and_then(Item::as_table_like) else {
+            self.problem(
+                table.get(key).and_then(Item::span),
+                format!("{context}: `{key}` must be a table"),
+                None,
+            );
+            return None;
+        };
+        let text = |k: &str| source.get(k).and_then(Item::as_str).map(str::to_owned);
+        let subdirectory = text("subdirectory");
+        match (key, text("path"), text("url")) {
+            ("directory", Some(path), _) => Some(UnverifiableSource::Directory {
+                path,
+                editable: source.get("editable").and_then(Item::as_bool) == Some(true),
+                subdirectory,
+            }),
+            ("vcs", path, url) if path.is_some() || url.is_some() => {
+                let location = url
+                    .map(|u| crate::safe_url::mask_credentials(&u).into_owned())
+                    .or(path)
+                    .unwrap_or_default();
+                Some(UnverifiableSource::Vcs {
+                    location: match &subdirectory {
+                        Some(sub) => format!("{location}#subdirectory={sub}"),
+                        None => location,
+                    },
+                })
+            }
+            _ => {
+                self.problem(
+                    table.get(key).and_then(Item::span),
+                    format!(
+                        "{context}: `{key}` needs a `path`{}",
+                        if key == "vcs" { " or `url`" } else { "" }
+                    ),
+                    None,
+                );
+                None
+            }
+        }
     }
 
     /// `[packages.tool.pinguard]`'s recorded dependencies, when present.

@@ -165,6 +165,7 @@ wheels = [
 [[packages]]
 name = "from-git"
 vcs = {{ type = "git", url = "https://github.com/x/y", commit-id = "abc" }}
+sdist = {{ url = "https://x/from_git-1.0.tar.gz", hashes = {{ sha256 = "{good}" }} }}
 
 [[packages]]
 name = "nothing"
@@ -183,9 +184,9 @@ sdist = {{ hashes = {{ sha256 = "{good}" }} }}
             "3: packages[0]: missing required key `name`",
             "9: packages[1] (`no-hash`).sdist: `hashes` has no `sha256`; pinguard verifies every file by its sha256",
             "14: packages[2] (`bad-hash`).wheels[0]: `hashes.sha256` is not a sha256 digest: a sha256 digest has 64 hex characters, this one has 63",
-            "19: packages[3] (`from-git`): a `vcs` source has no digest to verify; pinguard locks and guards wheels, sdists and archives",
-            "23: packages[4] (`nothing`): invalid `marker`: Expected a valid marker operator (such as `>=` or `not in`), found `>>>`",
-            "27: packages[5] (`no-location`).sdist: needs `url` or `path`",
+            "17: packages[3] (`from-git`): more than one kind of source (vcs, sdist)",
+            "24: packages[4] (`nothing`): invalid `marker`: Expected a valid marker operator (such as `>=` or `not in`), found `>>>`",
+            "28: packages[5] (`no-location`).sdist: needs `url` or `path`",
         ]
     );
 }
