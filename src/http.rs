@@ -174,13 +174,33 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
             parts.push("timed out".to_owned());
             break;
         }
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
+        let text = plain_words(e.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         current = e.source();
     }
     parts.join(": ")
+}
+
+/// The HTTP stack's own words for a layer of an error, in a user's words: its wrappers
+/// (`error sending request`, `client error (Connect)`) say nothing and are dropped (empty),
+/// and the names of its layers become what went wrong.
+fn plain_words(text: String) -> String {
+    const SILENT: [&str; 4] = [
+        "error sending request",
+        "client error (Connect)",
+        "client error (SendRequest)",
+        "error resolving DNS",
+    ];
+    if SILENT.iter().any(|w| text.starts_with(w)) {
+        return String::new();
+    }
+    match text.as_str() {
+        "dns error" => "cannot resolve the host name".to_owned(),
+        "tcp connect error" => "cannot connect".to_owned(),
+        _ => text,
+    }
 }
 
 /// The shared client. Cheap to share by reference across threads.
@@ -490,6 +510,21 @@ fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_errors_read_as_what_went_wrong() {
+        assert_eq!(plain_words("error sending request for url (x)".into()), "");
+        assert_eq!(plain_words("client error (Connect)".into()), "");
+        assert_eq!(
+            plain_words("dns error".into()),
+            "cannot resolve the host name"
+        );
+        assert_eq!(plain_words("tcp connect error".into()), "cannot connect");
+        assert_eq!(
+            plain_words("Connection refused (os error 111)".into()),
+            "Connection refused (os error 111)"
+        );
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -928,3 +928,60 @@ fn a_broken_existing_lock_is_reported_once_with_what_to_do() {
         index.all_requests()
     );
 }
+
+#[test]
+fn a_refused_connection_is_said_in_plain_words() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    let run = Pinguard::new(dir.path())
+        .args([
+            "lock",
+            "upper-constraints.txt",
+            "--retries",
+            "0",
+            "--index-url",
+        ])
+        .args([format!("http://127.0.0.1:{port}/simple")])
+        .run();
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr.replace(&port.to_string(), "PORT"),
+        "error: six===1.17.0 (upper-constraints.txt:1): cannot fetch \
+         http://127.0.0.1:PORT/simple/six/: cannot connect: Connection refused (os error 111)\n\
+         error: 1 of 1 pins cannot be locked; nothing was written\n"
+    );
+}
+
+#[test]
+fn an_output_directory_and_an_empty_input_are_said() {
+    let index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "# only a comment\n");
+    std::fs::create_dir(dir.path().join("locks")).unwrap();
+    let run = lock(dir.path(), &index, &["-o", "locks"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: the output `locks` is a directory; nothing was written\n\
+         help: name a file in it, such as `-o locks/pylock.toml`\n"
+    );
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "warning: upper-constraints.txt pins nothing (no `name===version` line): the lock \
+         will be empty\n\
+         Locked 0 pins (0 files) into pylock.toml: 0 unchanged, 0 projects queried\n"
+    );
+    // An empty lock is still one pinguard (and packaging, checked by `run`) reads.
+    fs::create_dir(dir.path().join("wh")).unwrap();
+    let run = Pinguard::new(dir.path())
+        .args(["verify", "pylock.toml", "wh"])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+}

@@ -162,8 +162,8 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     {
         return Ok(status);
     }
-    if let (Output::File(path), LockFormat::Pylock) = (&settings.output, settings.format) {
-        crate::settings::check_pylock_name(path)?;
+    if let Some(status) = refuse_output_path(&settings, reporter)? {
+        return Ok(status);
     }
     let prepared = match prepare(
         &settings.source,
@@ -178,6 +178,12 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     };
     if let Some(status) = refuse_to_overwrite(&settings, &prepared.requirements.files, reporter) {
         return Ok(status);
+    }
+    if prepared.requirements.pins.is_empty() {
+        reporter.warn(&format!(
+            "{} pins nothing (no `name===version` line): the lock will be empty",
+            settings.source
+        ));
     }
 
     let output_path = match &settings.output {
@@ -278,6 +284,32 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         count(outcome.queried, "project"),
     ));
     Ok(ExitStatus::Success)
+}
+
+/// Refuses an output path that is a directory, and a lock name PEP 751 does not allow;
+/// `Some(status)` after reporting it.
+fn refuse_output_path(
+    settings: &LockSettings,
+    reporter: &Reporter,
+) -> anyhow::Result<Option<ExitStatus>> {
+    let Output::File(path) = &settings.output else {
+        return Ok(None);
+    };
+    if path.is_dir() {
+        reporter.error(&format!(
+            "the output `{}` is a directory; nothing was written",
+            path.display()
+        ));
+        reporter.help(&format!(
+            "name a file in it, such as `-o {}`",
+            path.join("pylock.toml").display()
+        ));
+        return Ok(Some(ExitStatus::Error));
+    }
+    if settings.format == LockFormat::Pylock {
+        crate::settings::check_pylock_name(path)?;
+    }
+    Ok(None)
 }
 
 /// Refuses an output file that is one of `inputs` (the same file however spelled: `./uc.txt`,

@@ -49,7 +49,12 @@ pub fn to_toml(lock: &Lock) -> String {
     for package in &lock.packages {
         packages.push(package_table(package, lock));
     }
-    doc["packages"] = Item::ArrayOfTables(packages);
+    doc["packages"] = if packages.is_empty() {
+        // An empty array of tables would vanish from the text, and `packages` is required.
+        value(Array::new())
+    } else {
+        Item::ArrayOfTables(packages)
+    };
     if let Some(source) = &lock.source {
         let mut pinguard = Table::new();
         pinguard["source"] = value(&source.location);
@@ -353,6 +358,8 @@ impl Reader<'_> {
                 "the lock: missing required key `packages`".into(),
                 Some("a PEP 751 lock lists its packages as `[[packages]]` tables"),
             ),
+            // `packages = []`: how TOML writes an empty list of packages.
+            Some(item) if item.as_array().is_some_and(Array::is_empty) => {}
             Some(item) => match item.as_array_of_tables() {
                 Some(tables) => {
                     for (i, table) in tables.iter().enumerate() {
