@@ -25,6 +25,7 @@ pub struct Cli {
 
 /// Options for every command.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print errors only.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
@@ -32,7 +33,7 @@ pub struct GlobalArgs {
     /// Print details about every pin and file.
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// When to colour messages.
+    /// When to colour messages (`NO_COLOR` set to anything means never, as everywhere).
     #[arg(
         long,
         global = true,
@@ -43,26 +44,34 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 }
 
-/// The commands.
+/// The commands. Each states its usage line: clap's own would list options set by environment
+/// variables (`--cache-dir <DIR>` from `PINGUARD_CACHE_DIR`) as if they were required.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Lock every pin of a constraints or requirements file to the sha256 of each of its files.
     ///
     /// Writes a PEP 751 pylock.toml (default: beside the input). When the lock already exists,
     /// pins that did not change keep their entries and are not queried again.
+    #[command(override_usage = "pinguard lock [OPTIONS] <SOURCE>")]
     Lock(LockArgs),
     /// Render a lock as pip input with --hash options.
+    #[command(override_usage = "pinguard export [OPTIONS] [LOCK]")]
     Export(ExportArgs),
     /// Check that every file of a directory (or every file named) is in the lock, byte for byte.
+    #[command(override_usage = "pinguard verify [OPTIONS] <LOCK> <PATHS>...")]
     Verify(VerifyArgs),
     /// Download a target's files from a lock into a directory, keeping only files that verify.
+    #[command(override_usage = "pinguard fetch [OPTIONS] --dest <DIR> [LOCK]")]
     Fetch(FetchArgs),
     /// Install a lock into an environment with pip, only after every file verified.
+    #[command(override_usage = "pinguard install [OPTIONS] [LOCK] [-- <PIP_ARGS>...]")]
     Install(InstallArgs),
     /// Compare an environment with the lock; install what is missing, optionally remove the rest.
+    #[command(override_usage = "pinguard sync [OPTIONS] [LOCK] [-- <PIP_ARGS>...]")]
     Sync(SyncArgs),
     /// Check that a pinned set is complete and consistent for each target: every dependency
     /// pinned, every pin within its dependents' specifiers, installable there.
+    #[command(override_usage = "pinguard check [OPTIONS] <SOURCE>")]
     Check(CheckArgs),
 }
 
@@ -115,12 +124,14 @@ pub enum LockFormat {
 
 /// Where packages are looked up.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Index options")]
 pub struct IndexArgs {
     /// The package index (simple API). [default: the input file's --index-url, else
     /// $PIP_INDEX_URL, else https://pypi.org/simple]
     #[arg(short, long, value_name = "URL", env = "PINGUARD_INDEX_URL")]
     pub index_url: Option<String>,
-    /// More indexes, asked in order after --index-url (also $PIP_EXTRA_INDEX_URL).
+    /// More indexes, asked in order after --index-url (also $PIP_EXTRA_INDEX_URL); in the
+    /// variables, several URLs are separated by spaces.
     #[arg(
         long,
         value_name = "URL",
@@ -128,7 +139,8 @@ pub struct IndexArgs {
         value_delimiter = ' '
     )]
     pub extra_index_url: Vec<String>,
-    /// A directory or HTML page of files, asked before any index.
+    /// A directory or HTML page of files, asked before any index; in the variable, several
+    /// are separated by spaces.
     #[arg(
         short,
         long,
@@ -144,6 +156,7 @@ pub struct IndexArgs {
 
 /// How the network and cache are used.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Network and cache options")]
 pub struct NetworkArgs {
     /// Requests in flight at once.
     #[arg(

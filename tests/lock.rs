@@ -985,3 +985,35 @@ fn an_output_directory_and_an_empty_input_are_said() {
         .run();
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+#[test]
+fn usage_lines_do_not_list_options_set_by_the_environment_as_required() {
+    let dir = scratch();
+    // Pinguard::new sets PINGUARD_CACHE_DIR, as a CI job would.
+    let run = Pinguard::new(dir.path()).args(["fetch"]).run();
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.ends_with(
+            "\nUsage: pinguard fetch [OPTIONS] --dest <DIR> [LOCK]\n\n\
+             For more information, try '--help'.\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = Pinguard::new(dir.path()).args(["lock", "--help"]).run();
+    let headings: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with(':') && !l.starts_with(' '))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Arguments:",
+            "Options:",
+            "Index options:",
+            "Network and cache options:",
+            "Global options:"
+        ]
+    );
+}
