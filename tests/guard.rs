@@ -5,7 +5,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use support::cli::{Pinguard, Run, filter, scratch, write};
+use support::cli::{Pinguard, Run, scratch, write};
 use support::dist::{SdistBuilder, WheelBuilder, sha256_hex};
 use support::index::{DistFile, IndexBuilder, TestIndex};
 use support::python::Venv;
@@ -159,16 +159,17 @@ fn verify_reports_drift_unknown_and_missing_files() {
     assert_eq!(run.code, 1, "{run:?}");
     let expected = index.file("alpha-1.0-py3-none-any.whl").sha256();
     let computed = sha256_hex(&bytes);
-    let stderr = filter(&run.stderr, &[(dir.path().to_str().unwrap(), "[DIR]")]);
-    let (details, summary) = stderr.rsplit_once("Checked").unwrap();
+    // Findings are data (standard output); the summary is a message (standard error).
     assert_eq!(
-        details,
+        run.stdout,
         format!(
-            "error: alpha-1.0-py3-none-any.whl does not match the lock (alpha==1.0)\n  expected sha256:{expected}\n  computed sha256:{computed}\n\
-             error: wh/evil-1.0-py3-none-any.whl is not in the lock\n\
-             error: beta-2.0.tar.gz (beta==2.0) is in the lock but not here\n"
+            "alpha-1.0-py3-none-any.whl does not match the lock (alpha==1.0)\n  expected sha256:{expected}\n  computed sha256:{computed}\n\
+             wh/evil-1.0-py3-none-any.whl is not in the lock\n\
+             beta-2.0.tar.gz (beta==2.0) is in the lock but not here\n"
         )
     );
+    let summary = &run.stderr;
+    assert!(summary.starts_with("Checked"), "{summary}");
     assert!(
         summary.ends_with("4 match, 1 drifted, 1 not in the lock, 1 missing\n"),
         "{summary}"
@@ -509,18 +510,15 @@ fn sync_reports_then_adds_and_removes() {
     let python = venv_python(&venv);
     let run = pinguard(dir.path(), &["sync", "--python", &python, "--dry-run"]);
     assert_eq!(run.code, 1, "{run:?}");
-    let (findings, summary) = run
-        .stderr
-        .rsplit_once('\n')
-        .map(|(a, _)| a.rsplit_once('\n').unwrap())
-        .unwrap();
+    // What differs is data (standard output); the summary is a message (standard error).
     assert_eq!(
-        findings,
-        "warning: other version: alpha 0.9 is installed, the lock has alpha==1.0\n\
-         warning: missing: beta==2.0\n\
-         warning: missing: gamma==1.0\n\
-         warning: not in the lock: extra 1.0"
+        run.stdout,
+        "other version: alpha 0.9 is installed, the lock has alpha==1.0\n\
+         missing: beta==2.0\n\
+         missing: gamma==1.0\n\
+         not in the lock: extra 1.0\n"
     );
+    let summary = run.stderr.trim_end();
     assert!(
         summary.ends_with(": 3 to install, 1 not in the lock"),
         "{summary}"
@@ -818,11 +816,11 @@ fn verify_and_fetch_do_not_hang_on_a_fifo_or_dev_zero_under_a_locked_name() {
     assert_eq!(run.code, 1, "{run:?}");
     let sparse_size = index.file(sparse).bytes().len();
     assert_eq!(
-        findings(&run.stderr, "Checked 4 files"),
+        run.stdout,
         format!(
-            "error: {sparse} does not match the lock (gamma==1.0)\n  expected sha256:{}\n  expected size:   {sparse_size} bytes\n  actual size:     {huge} bytes (larger than the lock says: not read)\n\
-             error: wh/{fifo} (alpha==1.0) is a FIFO, not a regular file\n\
-             error: wh/{zero} (beta==2.0) is a character device, not a regular file\n",
+            "{sparse} does not match the lock (gamma==1.0)\n  expected sha256:{}\n  expected size:   {sparse_size} bytes\n  actual size:     {huge} bytes (larger than the lock says: not read)\n\
+             wh/{fifo} (alpha==1.0) is a FIFO, not a regular file\n\
+             wh/{zero} (beta==2.0) is a character device, not a regular file\n",
             index.file(sparse).sha256()
         )
     );

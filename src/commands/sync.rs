@@ -42,16 +42,18 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         .to_owned();
     let installed = python::installed(&interpreter)?;
 
+    // What differs is data under --dry-run (standard output), progress otherwise.
+    let mut differences = Vec::new();
     let mut to_install: Vec<Locked<'_>> = Vec::new();
     for file in &selection.files {
         let wanted = file.package.version.as_ref();
         match installed.get(&file.package.name) {
             None => {
-                reporter.warn(&format!("missing: {}", file.package.display_name()));
+                differences.push(format!("missing: {}", file.package.display_name()));
                 to_install.push(*file);
             }
             Some(version) if Some(version) != wanted => {
-                reporter.warn(&format!(
+                differences.push(format!(
                     "other version: {} {version} is installed, the lock has {}",
                     file.package.name,
                     file.package.display_name()
@@ -73,7 +75,15 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         .map(|(name, version)| (name, version.to_string()))
         .collect();
     for (name, version) in &extraneous {
-        reporter.warn(&format!("not in the lock: {name} {version}"));
+        differences.push(format!("not in the lock: {name} {version}"));
+    }
+    if dry_run {
+        let text: String = differences.iter().map(|d| format!("{d}\n")).collect();
+        super::write_stdout(text.as_bytes())?;
+    } else {
+        for difference in &differences {
+            reporter.warn(difference);
+        }
     }
     let in_sync = to_install.is_empty() && extraneous.is_empty();
     if dry_run {

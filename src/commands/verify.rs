@@ -69,23 +69,29 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
         });
         super::write_stdout(format!("{document:#}\n").as_bytes())?;
     } else {
+        // Findings are data, on standard output (as `check` prints them); what kept the run
+        // from seeing a file is a diagnostic, on standard error.
+        let mut findings = String::new();
         for checked in report.drifted() {
             let locked = locked.get(&checked.name).expect("checked files are locked");
-            reporter.error(&describe_drift(&locked, &checked.check));
+            findings.push_str(&describe_drift(&locked, &checked.check));
+            findings.push('\n');
         }
         for path in &report.unknown {
-            reporter.error(&format!("{} is not in the lock", path.display()));
+            findings.push_str(&format!("{} is not in the lock\n", path.display()));
         }
         for name in &report.missing {
             let locked = locked.get(name).expect("missing files are locked");
-            reporter.error(&format!("{name} ({locked}) is in the lock but not here"));
+            findings.push_str(&format!("{name} ({locked}) is in the lock but not here\n"));
         }
         for file in &report.not_regular {
             let locked = locked
                 .get(&file.name)
                 .expect("not-regular files are locked");
-            reporter.error(&describe_not_regular(&file.path, &locked, file.kind));
+            findings.push_str(&describe_not_regular(&file.path, &locked, file.kind));
+            findings.push('\n');
         }
+        super::write_stdout(findings.as_bytes())?;
         for path in &report.temporaries {
             reporter.warn(&format!(
                 "ignored {}: a temporary file of an interrupted pinguard run (the next fetch into this directory removes it)",
