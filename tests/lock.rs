@@ -291,6 +291,15 @@ fn a_file_added_to_a_locked_version_is_reported_not_adopted() {
         "{}",
         run.stderr
     );
+    // It used to say "0 unchanged, 6 projects queried" of a lock that did not change.
+    assert!(
+        run.stderr.ends_with(
+            "Locked 6 pins (8 files) into pylock.toml: 6 projects refreshed from the index, \
+             0 changed\n"
+        ),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         fs::read_to_string(dir.path().join("pylock.toml")).unwrap(),
         before

@@ -276,14 +276,44 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         Output::Stdout => "standard output".to_owned(),
         Output::File(path) => path.display().to_string(),
     };
+    let how = if settings.refresh.all {
+        // Every pin was asked again: what matters is whether any entry changed.
+        let changed = previous.as_ref().map_or(lock.packages.len(), |before| {
+            let kept: Vec<_> = before.packages.iter().map(entry_identity).collect();
+            lock.packages
+                .iter()
+                .filter(|p| !kept.contains(&entry_identity(p)))
+                .count()
+        });
+        format!(
+            "{} refreshed from the index, {changed} changed",
+            count(outcome.queried, "project")
+        )
+    } else {
+        format!(
+            "{} unchanged, {} queried",
+            outcome.reused,
+            count(outcome.queried, "project")
+        )
+    };
     reporter.summary(&format!(
-        "Locked {} ({}) into {target}: {} unchanged, {} queried",
+        "Locked {} ({}) into {target}: {how}",
         count(lock.packages.len(), "pin"),
         count(files, "file"),
-        outcome.reused,
-        count(outcome.queried, "project"),
     ));
     Ok(ExitStatus::Success)
+}
+
+/// What identifies an entry for "did it change": name, version, marker, and the names and
+/// digests of its files.
+fn entry_identity(package: &crate::lock::Package) -> (String, Vec<(String, String)>) {
+    (
+        package.display_name(),
+        package
+            .files()
+            .map(|f| (f.name.clone(), f.sha256.to_string()))
+            .collect(),
+    )
 }
 
 /// Refuses an output path that is a directory, and a lock name PEP 751 does not allow;
