@@ -29,6 +29,7 @@ pub mod lock;
 pub mod locker;
 pub mod marker;
 pub mod metadata;
+pub mod pep508;
 pub mod progress;
 pub mod report;
 pub mod requirements;

@@ -308,7 +308,7 @@ impl Reader<'_> {
             match item.as_array() {
                 Some(array) => {
                     for marker in array.iter() {
-                        match marker.as_str().map(MarkerTree::from_str) {
+                        match marker.as_str().map(crate::pep508::marker) {
                             Some(Ok(tree)) => lock.environments.push(tree),
                             Some(Err(e)) => self.problem(
                                 marker.span(),
@@ -408,7 +408,7 @@ impl Reader<'_> {
             });
         let marker = match self.optional_string(table, "marker", &context) {
             None => MarkerTree::TRUE,
-            Some(text) => match MarkerTree::from_str(&text) {
+            Some(text) => match crate::pep508::marker(&text) {
                 Ok(tree) => tree,
                 Err(e) => {
                     self.problem(
