@@ -853,3 +853,94 @@ error: pylock.toml is not a lock pinguard can export
 "
     );
 }
+
+/// A project page listing `files` as `(href, sha256)` links, in place of the generated one.
+fn serve_links(index: &TestIndex, project: &str, files: &[(String, String)]) {
+    let links: String = files
+        .iter()
+        .map(|(href, sha256)| format!("<a href=\"{href}#sha256={sha256}\">file</a>\n"))
+        .collect();
+    index.site().route(
+        format!("/simple/{project}/"),
+        support::server::Resource::html(format!("<html><body>\n{links}</body></html>\n")),
+    );
+}
+
+#[test]
+fn file_names_the_guard_refuses_are_never_locked() {
+    let good = DistFile::wheel(&WheelBuilder::new("alpha", "1.0"));
+    let index = IndexBuilder::new().file(good.clone()).start();
+    let files_url = index.file_url("");
+    serve_links(
+        &index,
+        "alpha",
+        &[
+            (index.file_url(good.filename()), good.sha256()),
+            (
+                format!("{files_url}alpha-1.0-py3-none-x%2F..%2F..%2Fevil.whl"),
+                "1".repeat(64),
+            ),
+            (
+                format!("{files_url}alpha-1.0-py3-none-nul%00.whl"),
+                "2".repeat(64),
+            ),
+        ],
+    );
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "alpha===1.0\n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr.lines().take(2).collect::<Vec<_>>(),
+        [
+            "warning: alpha===1.0: left out `alpha-1.0-py3-none-nul\\0.whl`: it contains a NUL \
+             byte, and `fetch` refuses such a name, so a lock must not hold it",
+            "warning: alpha===1.0: left out `alpha-1.0-py3-none-x/../../evil.whl`: it contains a \
+             path separator, and `fetch` refuses such a name, so a lock must not hold it",
+        ]
+    );
+    let export = Pinguard::new(dir.path())
+        .args(["export", "pylock.toml"])
+        .run();
+    assert_eq!(export.code, 0, "{export:?}");
+    assert!(
+        export.stdout.ends_with(&format!(
+            "alpha==1.0 \\\n    --hash=sha256:{}\n",
+            good.sha256()
+        )),
+        "{}",
+        export.stdout
+    );
+}
+
+#[test]
+fn a_page_listing_one_file_name_with_two_digests_fails_the_pin() {
+    let good = DistFile::wheel(&WheelBuilder::new("alpha", "1.0"));
+    let index = IndexBuilder::new().file(good.clone()).start();
+    let href = index.file_url(good.filename());
+    let other = "3".repeat(64);
+    serve_links(
+        &index,
+        "alpha",
+        &[
+            (href.clone(), good.sha256()),
+            (href.clone(), good.sha256()),
+            (href, other.clone()),
+        ],
+    );
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "alpha===1.0\n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: alpha===1.0 (upper-constraints.txt:1): the index lists `{}` twice with \
+             different sha256 digests, {} and {other}; a lock cannot tell which file is genuine\n\
+             error: 1 of 1 pins cannot be locked; nothing was written\n",
+            good.filename(),
+            good.sha256()
+        )
+    );
+    assert!(!dir.path().join("pylock.toml").exists());
+}
