@@ -42,12 +42,12 @@ impl Diagnostic {
         label: impl Into<String>,
         help: Option<String>,
     ) -> Self {
-        let start = span.start.min(source.len());
+        let start = floor_char_boundary(source, span.start);
         let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = source[start..]
             .find('\n')
             .map_or(source.len(), |i| start + i);
-        let end = span.end.clamp(start, line_end);
+        let end = ceil_char_boundary(source, span.end.clamp(start, line_end));
         Self {
             file: file.to_owned(),
             line: source[..line_start].matches('\n').count() + 1,
@@ -63,7 +63,7 @@ impl Diagnostic {
 
     /// The 1-based column (in characters) where the span starts.
     pub fn column(&self) -> usize {
-        self.text[..self.span.start.min(self.text.len())]
+        self.text[..floor_char_boundary(&self.text, self.span.start)]
             .chars()
             .count()
             + 1
@@ -114,12 +114,33 @@ impl Diagnostic {
             };
             span = shift(span.start)..shift(span.end);
         }
-        if span.is_empty() {
+        // The renderer slices the text at the span: both ends must fall between characters.
+        let start = floor_char_boundary(&masked, span.start);
+        let mut end = ceil_char_boundary(&masked, span.end.max(start));
+        if end == start {
             // Point at one character (or just past the end) so the caret is visible.
-            span.end = (span.start + 1).min(masked.len().max(span.start));
+            end += masked[start..].chars().next().map_or(0, char::len_utf8);
         }
-        (masked, span)
+        (masked, start..end)
     }
+}
+
+/// `at`, clamped to `text`, moved back to the start of the character it falls inside.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// `at`, clamped to `text`, moved on to the end of the character it falls inside.
+fn ceil_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
 }
 
 impl fmt::Display for Diagnostic {
@@ -193,6 +214,30 @@ error: `oslo.config` is not pinned to one version
         assert!(
             shown.contains("--index-url https://u:****@h/simple --bogus\n  |                                     ^^^^^^^ here"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_span_inside_a_non_ascii_character_does_not_panic_the_renderer() {
+        // toml_edit points one byte into `é` (bytes 16..18) for `"a"é`.
+        let d = Diagnostic {
+            file: "pylock.toml".into(),
+            line: 2,
+            text: "created-by = \"a\"é".into(),
+            span: 17..17,
+            message: "not valid TOML".into(),
+            label: "here".into(),
+            help: None,
+        };
+        assert_eq!(d.column(), 17);
+        assert_eq!(
+            d.to_string(),
+            "\
+error: not valid TOML
+ --> pylock.toml:2:17
+  |
+2 | created-by = \"a\"é
+  |                 ^ here"
         );
     }
 }

@@ -30,6 +30,7 @@ pub mod lock;
 pub mod locker;
 pub mod marker;
 pub mod metadata;
+pub mod pep508;
 pub mod progress;
 pub mod regular_file;
 pub mod report;

@@ -31,6 +31,7 @@ use crate::cache::ComputedDigest;
 use crate::digest::Sha256;
 use crate::download;
 use crate::filename::DistFilename;
+use crate::guard::safe_file_name;
 use crate::index::{FileLocation, Index, IndexError, Project, ProjectFile, Source};
 use crate::lock::pylock::parse_upload_time;
 use crate::lock::{EntryLocation, FileEntry, Lock, Package};
@@ -155,6 +156,17 @@ pub enum Problem {
         file: String,
         /// Why it is malformed.
         reason: String,
+    },
+    /// The page lists one file name twice with different digests.
+    #[error(
+        "the index lists `{file}` twice with different sha256 digests, {} and {}; a lock cannot tell which file is genuine",
+        .digests[0], .digests[1]
+    )]
+    ConflictingDigests {
+        /// The file name.
+        file: String,
+        /// The two digests.
+        digests: [Sha256; 2],
     },
     /// The index could not be asked.
     #[error(transparent)]
@@ -412,6 +424,7 @@ fn lock_pin(
             nearest: nearest_versions(project, pin.version()),
         });
     }
+    let version_files = lockable_files(version_files, index, &mut note)?;
     let (supported, unsupported): (Vec<&ProjectFile>, Vec<&ProjectFile>) = version_files
         .iter()
         .partition(|f| !matches!(f.name, DistFilename::Unsupported(_)));
@@ -590,6 +603,54 @@ fn compare_with_baseline<'a>(
         .into_iter()
         .filter(|(_, e)| baseline.files().any(|l| l.name == e.name))
         .collect())
+}
+
+/// The files a lock may hold: a name the guard would refuse (a path separator, NUL, a leading
+/// dot: see [`safe_file_name`]) is left out with a warning, so that `export` can never emit what
+/// `fetch` refuses; a name listed twice is kept once when both have one digest, and fails the
+/// pin when they differ, since nothing says which one is genuine.
+fn lockable_files<'a>(
+    files: Vec<&'a ProjectFile>,
+    index: &Index,
+    note: &mut impl FnMut(NoteLevel, String),
+) -> Result<Vec<&'a ProjectFile>, Problem> {
+    let mut kept: Vec<&ProjectFile> = Vec::with_capacity(files.len());
+    for file in files {
+        let name = file.page.filename.as_str();
+        if let Err(reason) = safe_file_name(name) {
+            note(
+                NoteLevel::Warning,
+                format!(
+                    "left out `{}`: {reason}, and `fetch` refuses such a name, so a lock must not hold it",
+                    name.escape_debug()
+                ),
+            );
+            continue;
+        }
+        let Some(first) = kept.iter().find(|k| k.page.filename == name) else {
+            kept.push(file);
+            continue;
+        };
+        // A digest the page does not give is computed (and cached, so the kept file's is not
+        // downloaded twice).
+        let digest_of = |f: &ProjectFile| -> Result<Sha256, Problem> {
+            match &f.page.sha256 {
+                Some(hex) => Sha256::from_str(hex).map_err(|e| Problem::BadDigest {
+                    file: f.page.filename.clone(),
+                    reason: e.to_string(),
+                }),
+                None => compute_digest(f, index).map(|d| d.sha256),
+            }
+        };
+        let (a, b) = (digest_of(first)?, digest_of(file)?);
+        if a != b {
+            return Err(Problem::ConflictingDigests {
+                file: name.to_owned(),
+                digests: [a, b],
+            });
+        }
+    }
+    Ok(kept)
 }
 
 /// One sdist per version (PEP 751 has room for one), as pip and uv pick: the best format

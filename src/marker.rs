@@ -30,7 +30,7 @@ impl FromStr for Dependency {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Ok(Self {
-            requirement: Requirement::from_str(text)?,
+            requirement: crate::pep508::requirement(text)?,
             text: text.trim().to_owned(),
         })
     }

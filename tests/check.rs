@@ -456,3 +456,29 @@ fn credentials_from_the_files_own_index_url_reach_the_metadata_requests() {
             .all(|r| r.authorization().is_some())
     );
 }
+
+#[test]
+fn a_requires_dist_name_ending_in_a_dot_is_a_finding_of_its_package_not_a_panic() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("app", "1.0").requires_dist(["foo. ==1", "lib>=2"]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("lib", "1.5")))
+        .start();
+    let dir = scratch();
+    write(dir.path(), "uc.txt", "app===1.0\nlib===1.5\n");
+    let run = Pinguard::new(dir.path())
+        .args(["check", "uc.txt", "--index-url", &index.simple_url()])
+        .args(["--python", "3.12", "--platform", "manylinux_2_28_x86_64"])
+        .run();
+    // The bad line is app's finding; lib is still checked against app's other requirement.
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "CPython 3.12 on manylinux_2_28_x86_64: 2 pins, 2 findings\n  \
+         dependencies that do not parse:\n    \
+         app==1.0: `foo. ==1`: Package name `foo.` must end with a letter or digit, not `.`\n  \
+         pins that violate a dependent's specifier:\n    lib==1.5: app==1.0 requires lib>=2\n"
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}

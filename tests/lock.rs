@@ -1026,3 +1026,228 @@ fn usage_lines_do_not_list_options_set_by_the_environment_as_required() {
         ]
     );
 }
+
+#[test]
+fn lock_dependencies_survives_a_requires_dist_name_ending_in_a_dot() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("app", "1.0").requires_dist(["foo. ==1", "lib>=1"]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("lib", "1.5")))
+        .start();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "app===1.0\nlib===1.5\n",
+    );
+    let run = lock(dir.path(), &index, &["--dependencies"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr.lines().next().unwrap(),
+        "warning: app==1.0: `Requires-Dist: foo. ==1` in app-1.0-py3-none-any.whl does not parse \
+         and is not recorded: Package name `foo.` must end with a letter or digit, not `.`"
+    );
+    let lock = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(
+        lock.contains("requires-dist = [\n    \"lib>=1\",\n]"),
+        "{lock}"
+    );
+}
+
+#[test]
+fn export_of_a_lock_recording_a_requires_dist_name_ending_in_a_dot_is_a_diagnostic() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("app", "1.0").requires_dist(["lib>=1"]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("lib", "1.5")))
+        .start();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "app===1.0\nlib===1.5\n",
+    );
+    assert_eq!(lock(dir.path(), &index, &["--dependencies"]).code, 0);
+    let path = dir.path().join("pylock.toml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replace("\"lib>=1\"", "\"foo. ==1\"")).unwrap();
+    let run = Pinguard::new(dir.path())
+        .args(["export", "pylock.toml"])
+        .run();
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: packages[0] (`app`).tool.pinguard: invalid `requires-dist` entry: \
+         Package name `foo.` must end with a letter or digit, not `.`
+  --> pylock.toml:17:5
+   |
+17 |     \"foo. ==1\",
+   |     ^^^^^^^^^^ here
+error: pylock.toml is not a lock pinguard can export
+"
+    );
+}
+
+#[test]
+fn a_requirement_name_ending_in_a_dot_is_a_diagnostic_not_a_panic() {
+    let dir = scratch();
+    write(dir.path(), "uc.txt", "six===1.17.0\nfoo. ===1.0\n");
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "uc.txt", "--no-index"])
+        .run();
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "\
+error: invalid requirement `foo. ===1.0`
+ --> uc.txt:2:4
+  |
+2 | foo. ===1.0
+  |    ^ Package name `foo.` must end with a letter or digit, not `.`
+
+error: uc.txt cannot be locked: 1 line to fix; nothing was written
+"
+    );
+}
+
+#[test]
+fn a_non_ascii_character_after_a_marker_keyword_is_a_diagnostic_not_a_panic() {
+    let dir = scratch();
+    write(dir.path(), "uc.txt", "foo===1.0 ; os_name == 'a' andé\n");
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "uc.txt", "--no-index"])
+        .run();
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "\
+error: invalid requirement `foo===1.0 ; os_name == 'a' andé`
+ --> uc.txt:1:31
+  |
+1 | foo===1.0 ; os_name == 'a' andé
+  |                               ^ Unexpected character `é`: PEP 508 allows only ASCII here
+
+error: uc.txt cannot be locked: 1 line to fix; nothing was written
+"
+    );
+}
+
+#[test]
+fn a_non_ascii_character_where_a_toml_value_starts_is_a_diagnostic_not_a_panic() {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "pylock.toml",
+        "lock-version = \"1.0\"\ncreated-by = é\"\n",
+    );
+    let run = Pinguard::new(dir.path())
+        .args(["export", "pylock.toml"])
+        .run();
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "\
+error: not valid TOML
+ --> pylock.toml:2:14
+  |
+2 | created-by = é\"
+  |              ^ missing opening quote, expected `\"`
+  |
+  = help: fix the syntax, or write the lock again with `pinguard lock`
+error: pylock.toml is not a lock pinguard can export
+"
+    );
+}
+
+/// A project page listing `files` as `(href, sha256)` links, in place of the generated one.
+fn serve_links(index: &TestIndex, project: &str, files: &[(String, String)]) {
+    let links: String = files
+        .iter()
+        .map(|(href, sha256)| format!("<a href=\"{href}#sha256={sha256}\">file</a>\n"))
+        .collect();
+    index.site().route(
+        format!("/simple/{project}/"),
+        support::server::Resource::html(format!("<html><body>\n{links}</body></html>\n")),
+    );
+}
+
+#[test]
+fn file_names_the_guard_refuses_are_never_locked() {
+    let good = DistFile::wheel(&WheelBuilder::new("alpha", "1.0"));
+    let index = IndexBuilder::new().file(good.clone()).start();
+    let files_url = index.file_url("");
+    serve_links(
+        &index,
+        "alpha",
+        &[
+            (index.file_url(good.filename()), good.sha256()),
+            (
+                format!("{files_url}alpha-1.0-py3-none-x%2F..%2F..%2Fevil.whl"),
+                "1".repeat(64),
+            ),
+            (
+                format!("{files_url}alpha-1.0-py3-none-nul%00.whl"),
+                "2".repeat(64),
+            ),
+        ],
+    );
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "alpha===1.0\n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr.lines().take(2).collect::<Vec<_>>(),
+        [
+            "warning: alpha===1.0: left out `alpha-1.0-py3-none-nul\\0.whl`: it contains a NUL \
+             byte, and `fetch` refuses such a name, so a lock must not hold it",
+            "warning: alpha===1.0: left out `alpha-1.0-py3-none-x/../../evil.whl`: it contains a \
+             path separator, and `fetch` refuses such a name, so a lock must not hold it",
+        ]
+    );
+    let export = Pinguard::new(dir.path())
+        .args(["export", "pylock.toml"])
+        .run();
+    assert_eq!(export.code, 0, "{export:?}");
+    assert!(
+        export.stdout.ends_with(&format!(
+            "alpha==1.0 \\\n    --hash=sha256:{}\n",
+            good.sha256()
+        )),
+        "{}",
+        export.stdout
+    );
+}
+
+#[test]
+fn a_page_listing_one_file_name_with_two_digests_fails_the_pin() {
+    let good = DistFile::wheel(&WheelBuilder::new("alpha", "1.0"));
+    let index = IndexBuilder::new().file(good.clone()).start();
+    let href = index.file_url(good.filename());
+    let other = "3".repeat(64);
+    serve_links(
+        &index,
+        "alpha",
+        &[
+            (href.clone(), good.sha256()),
+            (href.clone(), good.sha256()),
+            (href, other.clone()),
+        ],
+    );
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "alpha===1.0\n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: alpha===1.0 (upper-constraints.txt:1): the index lists `{}` twice with \
+             different sha256 digests, {} and {other}; a lock cannot tell which file is genuine\n\
+             error: 1 of 1 pins cannot be locked; nothing was written\n",
+            good.filename(),
+            good.sha256()
+        )
+    );
+    assert!(!dir.path().join("pylock.toml").exists());
+}

@@ -400,11 +400,21 @@ fn record_dependencies(
     let mut recorded = Vec::with_capacity(results.len());
     for (package, result) in lock.packages.iter().zip(results) {
         match result {
-            Ok(dependencies) => recorded.push(Some(RecordedDependencies {
-                requires_dist: dependencies.requires_dist,
-                provenance: dependencies.provenance,
-                file: dependencies.file,
-            })),
+            Ok(dependencies) => {
+                // A line no parser can read cannot be recorded; say so, for that package only.
+                for (value, error) in &dependencies.invalid {
+                    reporter.warn(&format!(
+                        "{}: `Requires-Dist: {value}` in {} does not parse and is not recorded: {error}",
+                        package.display_name(),
+                        dependencies.file
+                    ));
+                }
+                recorded.push(Some(RecordedDependencies {
+                    requires_dist: dependencies.requires_dist,
+                    provenance: dependencies.provenance,
+                    file: dependencies.file,
+                }))
+            }
             Err(error) => {
                 failed += 1;
                 reporter.error(&format!(

@@ -34,14 +34,13 @@ pub fn to_toml(lock: &Lock) -> String {
     if let Some(requires_python) = &lock.requires_python {
         doc["requires-python"] = value(requires_python.to_string());
     }
-    if !lock.environments.is_empty() {
+    // A marker that is always true (pep508_rs drops a comparison it cannot make, such as
+    // `python_full_version == '3;12.*'`) admits every environment, as no `environments` key
+    // does, and has no text to write.
+    if !lock.environments.is_empty() && !lock.environments.iter().any(MarkerTree::is_true) {
         let mut environments = Array::new();
         for marker in &lock.environments {
-            environments.push(
-                marker
-                    .contents()
-                    .map_or_else(String::new, |m| m.to_string()),
-            );
+            environments.push(marker.contents().map(|m| m.to_string()).unwrap_or_default());
         }
         doc["environments"] = value(multiline(environments));
     }
@@ -327,7 +326,7 @@ impl Reader<'_> {
             match item.as_array() {
                 Some(array) => {
                     for marker in array.iter() {
-                        match marker.as_str().map(MarkerTree::from_str) {
+                        match marker.as_str().map(crate::pep508::marker) {
                             Some(Ok(tree)) => lock.environments.push(tree),
                             Some(Err(e)) => self.problem(
                                 marker.span(),
@@ -431,7 +430,7 @@ impl Reader<'_> {
             });
         let marker = match self.optional_string(table, "marker", &context) {
             None => MarkerTree::TRUE,
-            Some(text) => match MarkerTree::from_str(&text) {
+            Some(text) => match crate::pep508::marker(&text) {
                 Ok(tree) => tree,
                 Err(e) => {
                     self.problem(

@@ -514,22 +514,27 @@ const EOCD_LEN: usize = 22;
 const MAX_PREFETCH: u64 = 64 << 20;
 
 /// Where the central directory of the zip behind `reader` lies, from the end-of-central-
-/// directory record in its last block, so that it can be fetched in one request. `None`
-/// when the record is not in that block (a long comment), the archive is zip64, or the
-/// numbers make no sense: the zip crate then finds its way with ordinary reads.
+/// directory record in its last block, so that it can be fetched in one request (see
+/// [`locate_central_directory`]).
 fn central_directory(reader: &mut RangeReader) -> Result<Option<Range<u64>>, RangeError> {
     let size = reader.size();
     let tail_len = size.min(MIN_BLOCK);
     let tail_start = size - tail_len;
     let mut tail = vec![0; usize::try_from(tail_len).expect("a block fits in memory")];
     reader.read_exact_at(tail_start, &mut tail)?;
-    let Some(at) = tail
+    Ok(locate_central_directory(&tail, tail_start))
+}
+
+/// Where the central directory lies, from the end-of-central-directory record in `tail`, the
+/// last bytes of an archive starting at offset `tail_start`. `None` when the record is not in
+/// the tail (a long comment), the archive is zip64, or the numbers make no sense: the zip
+/// crate then finds its way with ordinary reads. The numbers come from a remote file, so
+/// nothing here trusts them.
+pub fn locate_central_directory(tail: &[u8], tail_start: u64) -> Option<Range<u64>> {
+    let at = tail
         .windows(EOCD_SIGNATURE.len())
         .rposition(|w| w == EOCD_SIGNATURE)
-        .filter(|&at| at + EOCD_LEN <= tail.len())
-    else {
-        return Ok(None);
-    };
+        .filter(|&at| at + EOCD_LEN <= tail.len())?;
     let field = |offset: usize| {
         u32::from_le_bytes(
             tail[at + offset..at + offset + 4]
@@ -539,13 +544,13 @@ fn central_directory(reader: &mut RangeReader) -> Result<Option<Range<u64>>, Ran
     };
     let (directory_size, directory_offset) = (field(12), field(16));
     if directory_size == u32::MAX || directory_offset == u32::MAX {
-        return Ok(None);
+        return None;
     }
     let directory =
         u64::from(directory_offset)..u64::from(directory_offset) + u64::from(directory_size);
-    let sane =
-        directory.end <= tail_start + at as u64 && directory.end - directory.start <= MAX_PREFETCH;
-    Ok(sane.then_some(directory))
+    let record_start = tail_start.checked_add(at as u64)?;
+    let sane = directory.end <= record_start && directory.end - directory.start <= MAX_PREFETCH;
+    sane.then_some(directory)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 
 use std::str::FromStr;
 
-use pep508_rs::{ExtraName, MarkerTree, Requirement};
+use pep508_rs::{ExtraName, MarkerTree, VerbatimUrl};
 
 use crate::marker::Dependency;
 
@@ -72,7 +72,7 @@ pub fn parse(text: &str) -> RequiresTxt {
                 continue;
             }
         };
-        match Requirement::from_str(line)
+        match crate::pep508::requirement::<VerbatimUrl>(line)
             .and_then(|_| Dependency::from_str(&with_section(line, &section_text, extra.as_ref())))
         {
             Ok(dependency) => out.requires_dist.push(dependency),
@@ -83,7 +83,7 @@ pub fn parse(text: &str) -> RequiresTxt {
                     format!(" (in section [{section_text}])")
                 };
                 out.invalid_requires_dist
-                    .push((line.to_owned(), format!("{e}{context}")));
+                    .push((line.to_owned(), format!("{}{context}", e.message)));
             }
         }
     }
@@ -131,8 +131,8 @@ fn section(text: &str) -> SectionCondition {
     let marker = if marker.is_empty() {
         MarkerTree::TRUE
     } else {
-        MarkerTree::from_str(marker)
-            .map_err(|e| format!("section [{text}] has an invalid marker: {e}"))?
+        crate::pep508::marker(marker)
+            .map_err(|e| format!("section [{text}] has an invalid marker: {}", e.message))?
     };
     Ok((extra, marker))
 }

@@ -29,7 +29,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use pep440_rs::{Operator, Version, VersionSpecifier, VersionSpecifiers};
-use pep508_rs::{ExtraName, MarkerTree, PackageName, Requirement, VerbatimUrl, VersionOrUrl};
+use pep508_rs::{ExtraName, MarkerTree, PackageName, VerbatimUrl, VersionOrUrl};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::digest::Sha256;
@@ -635,7 +635,7 @@ impl Parser<'_> {
         } else {
             text
         };
-        let requirement = match Requirement::<VerbatimUrl>::from_str(text) {
+        let requirement = match crate::pep508::requirement::<VerbatimUrl>(text) {
             Ok(requirement) => requirement,
             Err(error) => {
                 let (start, len) = char_span_to_bytes(text, error.start, error.len);

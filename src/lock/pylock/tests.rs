@@ -221,3 +221,13 @@ error: not valid TOML
   = help: fix the syntax, or write the lock again with `pinguard lock`"
     );
 }
+
+#[test]
+fn an_always_true_environment_marker_is_written_so_that_the_lock_reads_again() {
+    // Found by the `lock` fuzz target: the marker was written as `""`, which does not read.
+    let mut lock = sample();
+    lock.environments = vec![MarkerTree::from_str("python_full_version == '3;12.*'").unwrap()];
+    let written = to_toml(&lock);
+    assert!(!written.contains("environments"), "{written}");
+    assert_eq!(from_toml("pylock.toml", &written).unwrap().environments, []);
+}
