@@ -15,26 +15,64 @@ use support::dist::{SdistBuilder, WheelBuilder};
 use support::index::{DistFile, IndexBuilder, TestIndex};
 use support::python::{Output, Venv, run};
 
-/// alpha (needs gamma) and beta are what the example project needs; unrelated is in the
+/// Stand-ins for the OpenStack libraries the example project needs, with just enough of their
+/// API for its test: oslo.config (a wheel, needing oslo.i18n; its test extra must not be
+/// followed), oslo.utils (an sdist pip must build) and stestr; unrelated is in the
 /// constraints but must not be installed.
 fn recipe_index() -> TestIndex {
+    const CFG: &str = "class StrOpt:\n\
+        \x20   def __init__(self, name, default=None, help=None):\n\
+        \x20       self.name, self.default = name, default\n\
+        class ConfigOpts:\n\
+        \x20   def __init__(self):\n\
+        \x20       self._opts = {}\n\
+        \x20   def __call__(self, args, project=None):\n\
+        \x20       self.project = project\n\
+        \x20   def register_opts(self, opts):\n\
+        \x20       self._opts.update((o.name, o.default) for o in opts)\n\
+        \x20   def __getattr__(self, name):\n\
+        \x20       try:\n\
+        \x20           return self.__dict__['_opts'][name]\n\
+        \x20       except KeyError:\n\
+        \x20           raise AttributeError(name)\n\
+        CONF = ConfigOpts()\n";
+    const STRUTILS: &str =
+        "def bool_from_string(s):\n    return str(s).lower() in ('1', 't', 'true', 'on', 'y', 'yes')\n";
     IndexBuilder::new()
         .file(DistFile::wheel(
-            &WheelBuilder::new("alpha", "1.0")
-                .requires_dist(["gamma>=1"])
-                .file("alpha.py", b"import gamma\nVALUE = 1\n".to_vec()),
+            &WheelBuilder::new("oslo.config", "10.7.0")
+                .requires_dist(["oslo.i18n>=3.15.3", "coverage>=4.0; extra == \"test\""])
+                .provides_extra(["test"])
+                .file("oslo_config/__init__.py", b"".to_vec())
+                .file("oslo_config/cfg.py", CFG.as_bytes().to_vec()),
         ))
         .file(DistFile::wheel(
-            &WheelBuilder::new("gamma", "1.0").file("gamma.py", b"".to_vec()),
+            &WheelBuilder::new("oslo.i18n", "6.9.0").file("oslo_i18n/__init__.py", b"".to_vec()),
         ))
         .file(DistFile::sdist(
-            &SdistBuilder::new("beta", "2.0").file("beta.py", b"B = 2\n".to_vec()),
+            &SdistBuilder::new("oslo.utils", "10.1.1")
+                .file("oslo_utils/__init__.py", b"".to_vec())
+                .file("oslo_utils/strutils.py", STRUTILS.as_bytes().to_vec()),
         ))
+        .file(DistFile::wheel(
+            &WheelBuilder::new("stestr", "4.2.1").file("stestr/__init__.py", b"".to_vec()),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("coverage", "7.10.7")))
         .file(DistFile::wheel(&WheelBuilder::new("unrelated", "1.0")))
         .start()
 }
 
-const CONSTRAINTS: &str = "alpha===1.0\nbeta===2.0\ngamma===1.0\nunrelated===1.0\n";
+const CONSTRAINTS: &str = "oslo.config===10.7.0\noslo.i18n===6.9.0\noslo.utils===10.1.1\n\
+                           stestr===4.2.1\ncoverage===7.10.7\nunrelated===1.0\n";
+
+/// What the recipes install: the project and exactly the closure of its requirements.
+const INSTALLED: [&str; 5] = [
+    "example-service 0.1.0",
+    "oslo.config 10.7.0",
+    "oslo.i18n 6.9.0",
+    "oslo.utils 10.1.1",
+    "stestr 4.2.1",
+];
 
 /// A copy of examples/<name> with a lock of `CONSTRAINTS` made with --dependencies.
 fn project(dir: &Path, name: &str, index: &TestIndex) -> PathBuf {
@@ -135,15 +173,7 @@ fn the_tox_recipe_installs_only_what_the_project_needs_from_the_lock() {
     {
         tox_run(line, &project, &venv, dir.path()).assert_success();
     }
-    assert_eq!(
-        venv.installed(),
-        [
-            "alpha 1.0",
-            "beta 2.0",
-            "example-service 0.1.0",
-            "gamma 1.0"
-        ]
-    );
+    assert_eq!(venv.installed(), INSTALLED);
 }
 
 #[test]
@@ -151,9 +181,9 @@ fn the_tox_recipe_stops_before_anything_is_installed_when_a_file_drifts() {
     let mut index = recipe_index();
     let dir = scratch();
     let project = project(dir.path(), "tox", &index);
-    let mut bytes = index.file("beta-2.0.tar.gz").bytes().to_vec();
+    let mut bytes = index.file("oslo_utils-10.1.1.tar.gz").bytes().to_vec();
     bytes[40] ^= 1;
-    index.tamper("beta-2.0.tar.gz", bytes);
+    index.tamper("oslo_utils-10.1.1.tar.gz", bytes);
     let ini = std::fs::read_to_string(project.join("tox.ini")).unwrap();
     let Some(venv) = Venv::fresh(&dir.path().join(".tox/py3")) else {
         return;
@@ -163,7 +193,7 @@ fn the_tox_recipe_stops_before_anything_is_installed_when_a_file_drifts() {
     assert_eq!(out.status.code(), Some(1), "{out}");
     assert!(
         out.stderr
-            .contains("error: beta-2.0.tar.gz does not match the lock (beta==2.0)"),
+            .contains("error: oslo_utils-10.1.1.tar.gz does not match the lock (oslo-utils==10.1.1)"),
         "{out}"
     );
     assert_eq!(venv.installed(), Vec::<String>::new());
@@ -174,7 +204,7 @@ fn install_r_reports_what_the_lock_cannot_answer() {
     let index = recipe_index();
     let dir = scratch();
     let project = project(dir.path(), "tox", &index);
-    write(&project, "more.txt", "alpha>=2\nnot-locked\n");
+    write(&project, "more.txt", "oslo.config>=11\nnot-locked\n");
     let Some(venv) = Venv::fresh(&dir.path().join("venv")) else {
         return;
     };
@@ -197,7 +227,7 @@ fn install_r_reports_what_the_lock_cannot_answer() {
     assert_eq!(
         run.stderr,
         format!(
-            "error: {label}: more.txt:1 requires alpha>=2, but the lock has alpha==1.0\n\
+            "error: {label}: more.txt:1 requires oslo-config>=11, but the lock has oslo-config==10.7.0\n\
              error: {label}: more.txt:2 requires not-locked, which the lock does not hold for this target\n\
              error: nothing was installed\n"
         )
@@ -226,13 +256,5 @@ fn the_ci_pre_install_step() {
     ));
     out.assert_success();
     let ci_venv = Venv::at(&project.join(".venv"));
-    assert_eq!(
-        ci_venv.installed(),
-        [
-            "alpha 1.0",
-            "beta 2.0",
-            "example-service 0.1.0",
-            "gamma 1.0"
-        ]
-    );
+    assert_eq!(ci_venv.installed(), INSTALLED);
 }

@@ -1,13 +1,16 @@
 import unittest
 
-import beta
+from oslo_config import cfg
+
 import example_service
 
 
 class TestService(unittest.TestCase):
-    def test_value_comes_from_the_locked_dependency(self):
-        self.assertEqual(example_service.value(), 1)
-        self.assertEqual(beta.B, 2)
+    def test_greeting_comes_from_the_configuration(self):
+        conf = cfg.ConfigOpts()
+        conf([], project="example-service")
+        self.assertEqual(example_service.greeting(conf), "hello")
+        self.assertEqual(example_service.greeting(conf, shout="yes"), "HELLO")
 
 
 if __name__ == "__main__":
