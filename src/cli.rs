@@ -86,10 +86,23 @@ pub struct LockArgs {
     /// Lock this package anew, taking the files the index has now (repeatable).
     #[arg(long, value_name = "NAME")]
     pub refresh_package: Vec<String>,
-    /// Also read and record what each package depends on (needed by `install -r` and makes
-    /// `check` of the lock need no index).
+    /// Lock hashes only: do not read and record what each package depends on (which
+    /// `install -r` needs, makes `check` of the lock need no index, and lets `lock` warn
+    /// about dependencies no pin covers).
     #[arg(long)]
+    pub no_dependencies: bool,
+    /// Read and record dependencies: the default; kept so that older command lines work.
+    #[arg(long, hide = true, conflicts_with = "no_dependencies")]
     pub dependencies: bool,
+    /// Exit 1, writing nothing, when a dependency is not pinned or a pin is outside a
+    /// dependent's specifier on one of the lock's targets (these are warnings otherwise).
+    #[arg(long, conflicts_with = "no_dependencies")]
+    pub strict: bool,
+    /// Complete the lock: add each dependency no pin covers at the newest version that
+    /// satisfies every dependent and installs on the lock's targets, and theirs in turn; the
+    /// entries added say who needed them (`added-for`).
+    #[arg(long, conflicts_with = "no_dependencies")]
+    pub add_missing: bool,
     /// Targets to trim the lock to (repeatable, with --platform): only files installable on
     /// one of them are kept, and the lock records them as `environments`.
     #[command(flatten)]
@@ -308,6 +321,10 @@ pub struct InstallArgs {
     /// the dependencies the lock records (`lock --dependencies`), everything they depend on.
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     pub requirements: Vec<String>,
+    /// Install a whole lock even when packages in it depend on projects it does not hold
+    /// (which would leave a broken environment).
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// How to reach the files.
     #[command(flatten)]
     pub network: NetworkArgs,

@@ -15,6 +15,7 @@ pub mod build;
 pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod complete;
 pub mod commands;
 pub mod dependencies;
 pub mod diagnostic;

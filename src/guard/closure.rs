@@ -77,12 +77,7 @@ pub fn closure(
     specs: &[Spec],
     target: &Target,
 ) -> Result<BTreeSet<PackageName>, Vec<ClosureError>> {
-    let applying: BTreeMap<&PackageName, &Package> = lock
-        .packages
-        .iter()
-        .filter(|p| p.marker.evaluate(target.markers(), &[]))
-        .map(|p| (&p.name, p))
-        .collect();
+    let applying = applying(lock, target);
     let mut errors = Errors::default();
     let mut extras: BTreeMap<&PackageName, BTreeSet<ExtraName>> = BTreeMap::new();
     let mut queue: Vec<&PackageName> = Vec::new();
@@ -99,12 +94,52 @@ pub fn closure(
             queue.push(name);
         }
     }
+    follow(&applying, &mut extras, queue, &mut errors, target, true);
+    if errors.0.is_empty() {
+        Ok(extras.into_keys().cloned().collect())
+    } else {
+        Err(errors.0)
+    }
+}
+
+/// What a whole lock misses on `target`: every dependency of an applying package (through
+/// the dependencies the lock records, with the extras asked of each) that no entry applying
+/// there holds, as [`ClosureError::NotInLock`], for whom. Packages whose dependencies the
+/// lock does not record (a hash-only lock, one another tool wrote) are taken as they are.
+pub fn missing(lock: &Lock, target: &Target) -> Vec<ClosureError> {
+    let applying = applying(lock, target);
+    let mut extras: BTreeMap<&PackageName, BTreeSet<ExtraName>> = applying
+        .keys()
+        .map(|&name| (name, BTreeSet::new()))
+        .collect();
+    let queue = applying.keys().copied().collect();
+    let mut errors = Errors::default();
+    follow(&applying, &mut extras, queue, &mut errors, target, false);
+    errors
+        .0
+        .into_iter()
+        .filter(|e| matches!(e, ClosureError::NotInLock { .. }))
+        .collect()
+}
+
+/// Follows the recorded dependencies of the packages in `queue`, and of what they need, in
+/// turn; a package without recorded dependencies is an error when `need_recorded`.
+fn follow<'l>(
+    applying: &BTreeMap<&'l PackageName, &'l Package>,
+    extras: &mut BTreeMap<&'l PackageName, BTreeSet<ExtraName>>,
+    mut queue: Vec<&'l PackageName>,
+    errors: &mut Errors,
+    target: &Target,
+    need_recorded: bool,
+) {
     while let Some(name) = queue.pop() {
         let package = applying[name];
         let Some(recorded) = &package.dependencies else {
-            errors.push(ClosureError::NoDependencies {
-                package: package.display_name(),
-            });
+            if need_recorded {
+                errors.push(ClosureError::NoDependencies {
+                    package: package.display_name(),
+                });
+            }
             continue;
         };
         let requested: Vec<ExtraName> = extras
@@ -114,22 +149,26 @@ pub fn closure(
         for dependency in &recorded.requires_dist {
             if dependency.applies(target.markers(), &requested)
                 && let Some(next) = want(
-                    &applying,
-                    &mut extras,
+                    applying,
+                    extras,
                     dependency,
                     package.display_name(),
-                    &mut errors,
+                    errors,
                 )
             {
                 queue.push(next);
             }
         }
     }
-    if errors.0.is_empty() {
-        Ok(extras.into_keys().cloned().collect())
-    } else {
-        Err(errors.0)
-    }
+}
+
+/// The lock's entries whose marker holds on `target`, by name.
+fn applying<'l>(lock: &'l Lock, target: &Target) -> BTreeMap<&'l PackageName, &'l Package> {
+    lock.packages
+        .iter()
+        .filter(|p| p.marker.evaluate(target.markers(), &[]))
+        .map(|p| (&p.name, p))
+        .collect()
 }
 
 /// Errors in the order found, each once.
