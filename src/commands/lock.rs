@@ -289,9 +289,17 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         Output::Stdout => "standard output".to_owned(),
         Output::File(path) => path.display().to_string(),
     };
+    let added = lock.packages.iter().filter(|p| !p.added_for.is_empty()).count();
+    let locked = match added {
+        0 => count(lock.packages.len(), "pin"),
+        1 => format!("{} and 1 added dependency", count(lock.packages.len() - 1, "pin")),
+        n => format!(
+            "{} and {n} added dependencies",
+            count(lock.packages.len() - n, "pin")
+        ),
+    };
     reporter.summary(&format!(
-        "Locked {} ({}) into {target}: {} unchanged, {} queried",
-        count(lock.packages.len(), "pin"),
+        "Locked {locked} ({}) into {target}: {} unchanged, {} queried",
         count(files, "file"),
         outcome.reused,
         count(outcome.queried, "project"),
@@ -433,7 +441,7 @@ fn review_dependencies(
     for (labels, lines) in &groups {
         report_with(&format!(
             "the lock's dependencies do not hold together on {}:\n{}",
-            labels.join("; "),
+            joined_labels(labels),
             lines.join("\n")
         ));
     }
@@ -480,12 +488,23 @@ fn review_targets(lock: &Lock, trim_to: &[Target], reporter: &Reporter) -> Vec<T
                 .is_none_or(|specifiers| target.admits_python(specifiers))
         })
         .collect();
-    reporter.info(&format!(
-        "dependencies reviewed on {} (no --python given); choose targets with --python and \
-         --platform",
-        targets.iter().map(Target::label).collect::<Vec<_>>().join("; ")
-    ));
     targets
+}
+
+/// The targets' labels joined, those that differ only in their Python version as one:
+/// `CPython 3.10, 3.11 on manylinux_2_28_x86_64`.
+fn joined_labels(labels: &[String]) -> String {
+    let parts: Option<Vec<(&str, &str)>> = labels
+        .iter()
+        .map(|label| label.strip_prefix("CPython ")?.split_once(" on "))
+        .collect();
+    match parts {
+        Some(parts) if parts.len() > 1 && parts.iter().all(|(_, on)| *on == parts[0].1) => {
+            let versions: Vec<&str> = parts.iter().map(|(version, _)| *version).collect();
+            format!("CPython {} on {}", versions.join(", "), parts[0].1)
+        }
+        _ => labels.join("; "),
+    }
 }
 
 /// `check` of the lock as recorded (no index asked).
