@@ -318,7 +318,7 @@ pub struct InstallArgs {
     #[arg(long, env = "PINGUARD_SYSTEM_PYTHON")]
     pub system: bool,
     /// Install only what these requirement files need (repeatable): their lines and, through
-    /// the dependencies the lock records (`lock --dependencies`), everything they depend on.
+    /// the dependencies the lock records, everything they depend on.
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     pub requirements: Vec<String>,
     /// Install a whole lock even when packages in it depend on projects it does not hold

@@ -1051,7 +1051,10 @@ fn requests_index() -> TestIndex {
         .file(DistFile::wheel(&WheelBuilder::new("idna", "3.10")))
         .file(DistFile::wheel(&WheelBuilder::new("certifi", "2024.8.30")))
         .file(DistFile::wheel(&WheelBuilder::new("certifi", "2025.1.31")))
-        .file(DistFile::wheel(&WheelBuilder::new("certifi", "2026.1.1rc1")))
+        .file(DistFile::wheel(&WheelBuilder::new(
+            "certifi",
+            "2026.1.1rc1",
+        )))
         .start()
 }
 
@@ -1061,7 +1064,11 @@ const ONE_TARGET: [&str; 4] = ["--python", "3.12", "--platform", "manylinux_2_28
 fn lock_warns_about_dependencies_no_pin_covers_and_pins_outside_a_dependents_specifier() {
     let index = requests_index();
     let dir = scratch();
-    write(dir.path(), "upper-constraints.txt", "requests===2.32.3\nidna===2.0\n");
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "requests===2.32.3\nidna===2.0\n",
+    );
     let run = lock(dir.path(), &index, &ONE_TARGET);
     assert_eq!(run.code, 0, "{run:?}");
     let findings = "\
@@ -1131,8 +1138,16 @@ fn missing_index() -> TestIndex {
 fn add_missing_adds_the_newest_version_every_dependent_admits_and_theirs_in_turn() {
     let index = missing_index();
     let dir = scratch();
-    write(dir.path(), "upper-constraints.txt", "app===1.0\ntool===1.0\n");
-    let run = lock(dir.path(), &index, &[&ONE_TARGET[..], &["--add-missing"]].concat());
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "app===1.0\ntool===1.0\n",
+    );
+    let run = lock(
+        dir.path(),
+        &index,
+        &[&ONE_TARGET[..], &["--add-missing"]].concat(),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.stderr,
@@ -1175,7 +1190,11 @@ fn add_missing_adds_the_newest_version_every_dependent_admits_and_theirs_in_turn
             .provides_extra(["h2"])
             .requires_dist(["h2<5,>=4; extra == \"h2\""]),
     ));
-    let run = lock(dir.path(), &index, &[&ONE_TARGET[..], &["--add-missing"]].concat());
+    let run = lock(
+        dir.path(),
+        &index,
+        &[&ONE_TARGET[..], &["--add-missing"]].concat(),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.stderr,
@@ -1200,8 +1219,16 @@ fn add_missing_refuses_a_dependency_whose_dependents_cannot_all_be_satisfied() {
         .file(DistFile::wheel(&WheelBuilder::new("lib", "2.1")))
         .start();
     let dir = scratch();
-    write(dir.path(), "upper-constraints.txt", "app===1.0\ntool===1.0\n");
-    let run = lock(dir.path(), &index, &[&ONE_TARGET[..], &["--add-missing"]].concat());
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "app===1.0\ntool===1.0\n",
+    );
+    let run = lock(
+        dir.path(),
+        &index,
+        &[&ONE_TARGET[..], &["--add-missing"]].concat(),
+    );
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         run.stderr,

@@ -36,7 +36,7 @@ fn recipe_index() -> TestIndex {
 
 const CONSTRAINTS: &str = "alpha===1.0\nbeta===2.0\ngamma===1.0\nunrelated===1.0\n";
 
-/// A copy of examples/<name> with a lock of `CONSTRAINTS` made with --dependencies.
+/// A copy of examples/<name> with a lock of `CONSTRAINTS` (dependencies recorded).
 fn project(dir: &Path, name: &str, index: &TestIndex) -> PathBuf {
     let project = dir.join("project");
     copy_dir(
@@ -47,7 +47,7 @@ fn project(dir: &Path, name: &str, index: &TestIndex) -> PathBuf {
     );
     write(dir, "upper-constraints.txt", CONSTRAINTS);
     let run = Pinguard::new(dir)
-        .args(["lock", "upper-constraints.txt", "--dependencies", "-o"])
+        .args(["lock", "upper-constraints.txt", "-o"])
         .args([project.join("pylock.toml").to_str().unwrap()])
         .args(["--index-url", &index.simple_url()])
         .run();

@@ -8,10 +8,10 @@ use anyhow::Context as _;
 use pep440_rs::{Version, VersionSpecifier};
 
 use crate::atomic;
-use crate::check::{Finding, Subject};
-use crate::complete::{CompleteError, Needed};
 use crate::cache::Cache;
+use crate::check::{Finding, Subject};
 use crate::cli::{LockArgs, LockFormat};
+use crate::complete::{CompleteError, Needed};
 use crate::dependencies::{Dependencies, DependencyReader};
 use crate::exit::ExitStatus;
 use crate::http::{HttpClient, HttpError};
@@ -289,10 +289,17 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         Output::Stdout => "standard output".to_owned(),
         Output::File(path) => path.display().to_string(),
     };
-    let added = lock.packages.iter().filter(|p| !p.added_for.is_empty()).count();
+    let added = lock
+        .packages
+        .iter()
+        .filter(|p| !p.added_for.is_empty())
+        .count();
     let locked = match added {
         0 => count(lock.packages.len(), "pin"),
-        1 => format!("{} and 1 added dependency", count(lock.packages.len() - 1, "pin")),
+        1 => format!(
+            "{} and 1 added dependency",
+            count(lock.packages.len() - 1, "pin")
+        ),
         n => format!(
             "{} and {n} added dependencies",
             count(lock.packages.len() - n, "pin")
@@ -431,40 +438,58 @@ fn review_dependencies(
     if groups.is_empty() {
         return Ok(());
     }
+    let needed = crate::complete::uncovered(lock, &report);
+    let (pins, unsatisfiable) = suggested_lines(&needed, &targets, context);
+    let source = source_location(&context.settings.source, None);
+    report_review(
+        &groups,
+        &pins,
+        &unsatisfiable,
+        &source,
+        review.strict,
+        reporter,
+    );
+    if review.strict {
+        reporter.error("--strict: the lock is incomplete or inconsistent; nothing was written");
+        return Err(ExitStatus::Failure);
+    }
+    Ok(())
+}
+
+/// Prints the review: each group of findings with its targets, then the `pins` to add to
+/// `source` (and why others cannot be suggested); errors when `strict`, else warnings.
+fn report_review(
+    groups: &[(Vec<String>, Vec<String>)],
+    pins: &[String],
+    unsatisfiable: &[CompleteError],
+    source: &str,
+    strict: bool,
+    reporter: &Reporter,
+) {
     let report_with = |message: &str| {
-        if review.strict {
+        if strict {
             reporter.error(message);
         } else {
             reporter.warn(message);
         }
     };
-    for (labels, lines) in &groups {
+    for (labels, lines) in groups {
         report_with(&format!(
             "the lock's dependencies do not hold together on {}:\n{}",
             joined_labels(labels),
             lines.join("\n")
         ));
     }
-    let needed = crate::complete::uncovered(lock, &report);
-    let (pins, unsatisfiable) = suggested_lines(&needed, &targets, context);
-    for error in &unsatisfiable {
+    for error in unsatisfiable {
         report_with(&format!("cannot suggest a pin: {error}"));
     }
-    let source = source_location(&context.settings.source, None);
-    if !pins.is_empty() && (review.strict || reporter.verbosity() >= Verbosity::Normal) {
+    if !pins.is_empty() && (strict || reporter.verbosity() >= Verbosity::Normal) {
+        let lines: Vec<String> = pins.iter().map(|pin| format!("  {pin}")).collect();
         reporter.help(&format!(
             "add these lines to {source}, or lock with --add-missing to add them to the lock:\n{}",
-            pins.iter()
-                .map(|p| format!("  {p}"))
-                .collect::<Vec<_>>()
-                .join("\n")
+            lines.join("\n")
         ));
     }
-    if review.strict {
-        reporter.error("--strict: the lock is incomplete or inconsistent; nothing was written");
-        return Err(ExitStatus::Failure);
-    }
-    Ok(())
 }
 
 /// The targets dependencies are reviewed on: those the lock is trimmed to, else
@@ -478,7 +503,9 @@ fn review_targets(lock: &Lock, trim_to: &[Target], reporter: &Reporter) -> Vec<T
         .filter_map(|python| match Target::from_spec(python, None) {
             Ok(target) => Some(target),
             Err(error) => {
-                reporter.info(&format!("dependencies not reviewed for CPython {python}: {error}"));
+                reporter.info(&format!(
+                    "dependencies not reviewed for CPython {python}: {error}"
+                ));
                 None
             }
         })
@@ -532,7 +559,10 @@ fn dependency_findings(report: &crate::check::Report) -> Vec<(Vec<String>, Vec<S
         let mut lines = Vec::new();
         let mut kind = "";
         for finding in &target.findings {
-            if !matches!(finding, Finding::Uncovered { .. } | Finding::Violation { .. }) {
+            if !matches!(
+                finding,
+                Finding::Uncovered { .. } | Finding::Violation { .. }
+            ) {
                 continue;
             }
             if finding.kind() != kind {
@@ -642,17 +672,22 @@ fn add_missing(
             lock_dir: context.lock_dir.map(Path::to_owned),
         };
         let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
-        let mut added =
-            match locker::lock(&pins, &context.prepared.index, context.previous, &options, &progress) {
-                Ok(outcome) => outcome.lock,
-                Err(failures) => {
-                    for failure in &failures {
-                        reporter.error(&failure.to_string());
-                    }
-                    reporter.error("missing dependencies cannot be added; nothing was written");
-                    return Err(ExitStatus::Failure);
+        let mut added = match locker::lock(
+            &pins,
+            &context.prepared.index,
+            context.previous,
+            &options,
+            &progress,
+        ) {
+            Ok(outcome) => outcome.lock,
+            Err(failures) => {
+                for failure in &failures {
+                    reporter.error(&failure.to_string());
                 }
-            };
+                reporter.error("missing dependencies cannot be added; nothing was written");
+                return Err(ExitStatus::Failure);
+            }
+        };
         trim(&mut added, context.trim_to);
         for package in &mut added.packages {
             package.added_for = needed

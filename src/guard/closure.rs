@@ -4,7 +4,7 @@
 //! each installs only its requirements and what they depend on. Starting from the requirement
 //! files' lines whose markers apply to the target, each is matched with the lock entry of its
 //! project that applies there (its version must satisfy the line's specifier), then that
-//! entry's recorded `Requires-Dist` (`lock --dependencies`) are followed the same way, with the
+//! entry's recorded `Requires-Dist` (`lock` records them) are followed the same way, with the
 //! extras asked of it. Every step must be answered by the lock: a requirement or dependency it
 //! does not hold is an error, not something to fetch from elsewhere.
 
@@ -64,7 +64,8 @@ impl fmt::Display for ClosureError {
             ),
             Self::NoDependencies { package } => write!(
                 f,
-                "the lock does not record what {package} depends on; lock again with --dependencies"
+                "the lock does not record what {package} depends on; lock again with \
+                 `pinguard lock` (without --no-dependencies)"
             ),
         }
     }
@@ -148,13 +149,8 @@ fn follow<'l>(
             .unwrap_or_default();
         for dependency in &recorded.requires_dist {
             if dependency.applies(target.markers(), &requested)
-                && let Some(next) = want(
-                    applying,
-                    extras,
-                    dependency,
-                    package.display_name(),
-                    errors,
-                )
+                && let Some(next) =
+                    want(applying, extras, dependency, package.display_name(), errors)
             {
                 queue.push(next);
             }

@@ -594,13 +594,21 @@ impl Reader<'_> {
 
     /// `[packages.tool.pinguard]`'s `added-for`: who needed a package `--add-missing` added.
     fn added_for(&mut self, table: &Table, context: &str) -> Vec<String> {
-        let Some(item) = (|| table.get("tool")?.as_table()?.get("pinguard")?.get("added-for"))()
-        else {
+        let Some(item) = (|| {
+            table
+                .get("tool")?
+                .as_table()?
+                .get("pinguard")?
+                .get("added-for")
+        })() else {
             return Vec::new();
         };
-        let strings: Option<Vec<String>> = item
-            .as_array()
-            .and_then(|array| array.iter().map(|v| v.as_str().map(str::to_owned)).collect());
+        let strings: Option<Vec<String>> = item.as_array().and_then(|array| {
+            array
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        });
         strings.unwrap_or_else(|| {
             self.problem(
                 item.span(),
