@@ -171,7 +171,7 @@ pub enum CompleteError {
         /// The project.
         name: PackageName,
         /// Why.
-        source: IndexError,
+        source: Box<IndexError>,
     },
 }
 
@@ -189,7 +189,7 @@ pub fn choose(
         .project(&needed.name, &admits)
         .map_err(|source| CompleteError::Index {
             name: needed.name.clone(),
-            source,
+            source: Box::new(source),
         })?
         .ok_or_else(|| CompleteError::UnknownProject {
             name: needed.name.clone(),
