@@ -43,6 +43,9 @@ impl Needed<'_> {
     /// Where the project is needed: where a dependent applies and its requirement's marker
     /// holds (extras aside: they were asked for, or the finding would not exist).
     pub fn marker(&self) -> MarkerTree {
+        if self.wants.is_empty() {
+            return MarkerTree::TRUE;
+        }
         let mut marker = MarkerTree::FALSE;
         for (package, dependency) in &self.wants {
             let mut needed = dependency

@@ -1238,3 +1238,44 @@ fn add_missing_refuses_a_dependency_whose_dependents_cannot_all_be_satisfied() {
     );
     assert!(!dir.path().join("pylock.toml").exists());
 }
+
+#[test]
+fn without_python_targets_dependencies_are_reviewed_on_each_cpython_the_lock_admits() {
+    let app = WheelBuilder::new("app", "1.0").requires_dist([
+        "tomli>=1; python_version < \"3.11\"",
+        "new-only; python_version >= \"3.13\"",
+    ]);
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&app))
+        .file(DistFile::wheel(&WheelBuilder::new("tomli", "2.2.1")))
+        .file(DistFile::wheel(&WheelBuilder::new("new-only", "1.0")))
+        .start();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "app===1.0\n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // This machine's platform, as the first heading names it.
+    let platform = run
+        .stderr
+        .split_once("CPython 3.10 on ")
+        .and_then(|(_, rest)| rest.split_once(":\n"))
+        .map(|(platform, _)| platform.to_owned())
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "\
+warning: the lock's dependencies do not hold together on CPython 3.10 on {platform}:
+  dependencies no pin covers:
+    tomli: app==1.0 requires tomli>=1, and no pin covers it
+warning: the lock's dependencies do not hold together on CPython 3.13, 3.14 on {platform}:
+  dependencies no pin covers:
+    new-only: app==1.0 requires new-only, and no pin covers it
+help: add these lines to upper-constraints.txt, or lock with --add-missing to add them to the lock:
+  new-only===1.0
+  tomli===2.2.1
+Locked 1 pin (1 file) into pylock.toml: 0 unchanged, 1 project queried
+"
+        )
+    );
+}

@@ -428,6 +428,11 @@ fn review_dependencies(
     let reporter = context.reporter;
     let targets = review_targets(lock, context.trim_to, reporter);
     if targets.is_empty() {
+        reporter.warn(&format!(
+            "dependencies were not reviewed: the lock's requires-python admits none of CPython \
+             {}; choose targets with --python and --platform",
+            REVIEW_PYTHONS.join(", ")
+        ));
         return Ok(());
     }
     if review.add_missing {
