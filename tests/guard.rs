@@ -1081,6 +1081,7 @@ fn install_of_a_whole_lock_refuses_one_that_misses_what_its_packages_depend_on()
                 "missing-dep>=1",
                 "ok-dep",
                 "winonly; sys_platform == \"win32\"",
+                "sphinx>=2; extra == 'docs'",
             ]),
         ))
         .file(DistFile::wheel(&WheelBuilder::new("ok-dep", "1.0")))

@@ -278,7 +278,8 @@ fn an_oversized_metadata_file_is_refused_at_the_page_size_limit() {
         format!(
             "\
 error: alpha==1.0: cannot read its dependencies: alpha-1.0-py3-none-any.whl: {url}.metadata sent more than 1 MiB (after decompression), the most pinguard reads into memory; nothing of it was kept or cached (if the index really serves bodies this large, raise --max-page-size or PINGUARD_MAX_PAGE_SIZE)
-error: 1 packages' dependencies cannot be read; nothing was written
+error: the dependencies of 1 package cannot be read; nothing was written
+help: `--no-dependencies` writes a lock of the hashes alone, without the dependencies that `install` and `check` use
 "
         )
     );

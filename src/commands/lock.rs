@@ -389,8 +389,13 @@ fn record_dependencies(
     }
     if failed > 0 {
         reporter.error(&format!(
-            "{failed} packages' dependencies cannot be read; nothing was written"
+            "the dependencies of {} cannot be read; nothing was written",
+            count(failed, "package")
         ));
+        reporter.help(
+            "`--no-dependencies` writes a lock of the hashes alone, without the dependencies \
+             that `install` and `check` use",
+        );
         return ExitStatus::Error;
     }
     for (package, dependencies) in lock.packages.iter_mut().zip(recorded) {
