@@ -965,6 +965,7 @@ fn oslo_index() -> TestIndex {
             "oslo.config>=5.2.0",
             "pbr>=3.1.1",
             "systemd-python>=234; extra == 'systemd'",
+            "pywin32>=300; sys_platform == 'win32'",
         ]);
     let journal = WheelBuilder::new("journal-app", "1.0").requires_dist(["oslo.log[systemd]>=7"]);
     IndexBuilder::new()
@@ -975,6 +976,7 @@ fn oslo_index() -> TestIndex {
         .file(DistFile::wheel(&WheelBuilder::new("coverage", "7.6.0")))
         .file(DistFile::wheel(&WheelBuilder::new("stestr", "4.1.0")))
         .file(DistFile::sdist(&SdistBuilder::new("systemd-python", "235")))
+        .file(DistFile::wheel(&WheelBuilder::new("pywin32", "308")))
         .start()
 }
 
@@ -985,6 +987,7 @@ pbr===6.1.1
 coverage===7.6.0
 stestr===4.1.0
 systemd-python===235
+pywin32===308
 ";
 
 #[test]
@@ -996,7 +999,7 @@ fn recorded_dependencies_leave_out_extras_no_package_in_the_lock_asks_for() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.stderr,
-        "Locked 6 pins (6 files) into pylock.toml: 0 unchanged, 6 projects queried\n"
+        "Locked 7 pins (7 files) into pylock.toml: 0 unchanged, 7 projects queried\n"
     );
     let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
     // What pex follows: no test tools, no systemd-python.
@@ -1004,9 +1007,12 @@ fn recorded_dependencies_leave_out_extras_no_package_in_the_lock_asks_for() {
         dependencies_of(&written, "oslo-config").as_deref(),
         Some("dependencies = [\n    { name = \"pbr\" },\n]\n")
     );
+    // pywin32 is needed on Windows, which a lock for every target serves.
     assert_eq!(
         dependencies_of(&written, "oslo-log").as_deref(),
-        Some("dependencies = [\n    { name = \"oslo-config\" },\n    { name = \"pbr\" },\n]\n")
+        Some(
+            "dependencies = [\n    { name = \"oslo-config\" },\n    { name = \"pbr\" },\n    { name = \"pywin32\" },\n]\n"
+        )
     );
     // Requires-Dist itself is kept as written: `check` and `install -r` need the extras.
     assert!(
@@ -1028,12 +1034,27 @@ fn recorded_dependencies_leave_out_extras_no_package_in_the_lock_asks_for() {
     assert_eq!(
         dependencies_of(&written, "oslo-log").as_deref(),
         Some(
-            "dependencies = [\n    { name = \"oslo-config\" },\n    { name = \"pbr\" },\n    { name = \"systemd-python\" },\n]\n"
+            "dependencies = [\n    { name = \"oslo-config\" },\n    { name = \"pbr\" },\n    { name = \"pywin32\" },\n    { name = \"systemd-python\" },\n]\n"
         )
     );
     assert_eq!(
         dependencies_of(&written, "oslo-config").as_deref(),
         Some("dependencies = [\n    { name = \"pbr\" },\n]\n")
+    );
+
+    // A lock for Linux only (its `environments`) does not list what only Windows needs.
+    let run = lock(
+        dir.path(),
+        &index,
+        &[&ONE_TARGET[..], &["-o", "pylock.linux.toml"]].concat(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = fs::read_to_string(dir.path().join("pylock.linux.toml")).unwrap();
+    assert_eq!(
+        dependencies_of(&written, "oslo-log").as_deref(),
+        Some(
+            "dependencies = [\n    { name = \"oslo-config\" },\n    { name = \"pbr\" },\n    { name = \"systemd-python\" },\n]\n"
+        )
     );
 }
 
