@@ -87,8 +87,8 @@ pub struct LockArgs {
     #[arg(long, value_name = "NAME")]
     pub refresh_package: Vec<String>,
     /// Lock hashes only: do not read and record what each package depends on (which
-    /// `install -r` needs, makes `check` of the lock need no index, and lets `lock` warn
-    /// about dependencies no pin covers).
+    /// `install` checks a whole lock against and `install -r` follows, which makes `check` of
+    /// the lock need no index, and which lets `lock` warn about dependencies no pin covers).
     #[arg(long)]
     pub no_dependencies: bool,
     /// Read and record dependencies: the default; kept so that older command lines work.
