@@ -289,22 +289,7 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         Output::Stdout => "standard output".to_owned(),
         Output::File(path) => path.display().to_string(),
     };
-    let added = lock
-        .packages
-        .iter()
-        .filter(|p| !p.added_for.is_empty())
-        .count();
-    let locked = match added {
-        0 => count(lock.packages.len(), "pin"),
-        1 => format!(
-            "{} and 1 added dependency",
-            count(lock.packages.len() - 1, "pin")
-        ),
-        n => format!(
-            "{} and {n} added dependencies",
-            count(lock.packages.len() - n, "pin")
-        ),
-    };
+    let locked = locked_entries(&lock);
     reporter.summary(&format!(
         "Locked {locked} ({}) into {target}: {} unchanged, {} queried",
         count(files, "file"),
@@ -402,6 +387,21 @@ fn record_dependencies(
         package.dependencies = dependencies;
     }
     ExitStatus::Success
+}
+
+/// `3 pins`, `3 pins and 2 added dependencies`: what the summary says was locked.
+fn locked_entries(lock: &Lock) -> String {
+    let added = lock
+        .packages
+        .iter()
+        .filter(|p| !p.added_for.is_empty())
+        .count();
+    let pins = count(lock.packages.len() - added, "pin");
+    match added {
+        0 => pins,
+        1 => format!("{pins} and 1 added dependency"),
+        n => format!("{pins} and {n} added dependencies"),
+    }
 }
 
 /// What completing and reviewing a lock's dependencies needs from the run.
