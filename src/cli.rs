@@ -95,10 +95,23 @@ pub struct LockArgs {
     /// Lock this package anew, taking the files the index has now (repeatable).
     #[arg(long, value_name = "NAME")]
     pub refresh_package: Vec<String>,
-    /// Also read and record what each package depends on (needed by `install -r` and makes
-    /// `check` of the lock need no index).
+    /// Lock hashes only: do not read and record what each package depends on (which
+    /// `install` checks a whole lock against and `install -r` follows, which makes `check` of
+    /// the lock need no index, and which lets `lock` warn about dependencies no pin covers).
     #[arg(long)]
+    pub no_dependencies: bool,
+    /// Read and record dependencies: the default; kept so that older command lines work.
+    #[arg(long, hide = true, conflicts_with = "no_dependencies")]
     pub dependencies: bool,
+    /// Exit 1, writing nothing, when a dependency is not pinned or a pin is outside a
+    /// dependent's specifier on one of the lock's targets (these are warnings otherwise).
+    #[arg(long, conflicts_with = "no_dependencies")]
+    pub strict: bool,
+    /// Complete the lock: add each dependency no pin covers at the newest version that
+    /// satisfies every dependent and installs on the lock's targets, and theirs in turn; the
+    /// entries added say who needed them (`added-for`).
+    #[arg(long, conflicts_with = "no_dependencies")]
+    pub add_missing: bool,
     /// Targets to trim the lock to (repeatable, with --platform): only files installable on
     /// one of them are kept, and the lock records them as `environments`.
     #[command(flatten)]
@@ -318,9 +331,13 @@ pub struct InstallArgs {
     #[arg(long, env = "PINGUARD_SYSTEM_PYTHON")]
     pub system: bool,
     /// Install only what these requirement files need (repeatable): their lines and, through
-    /// the dependencies the lock records (`lock --dependencies`), everything they depend on.
+    /// the dependencies the lock records, everything they depend on.
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     pub requirements: Vec<String>,
+    /// Install a whole lock even when packages in it depend on projects it does not hold
+    /// (which would leave a broken environment).
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// How to reach the files.
     #[command(flatten)]
     pub network: NetworkArgs,

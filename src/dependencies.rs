@@ -28,7 +28,7 @@ use crate::atomic::{Durability, write_with};
 use crate::digest::Sha256;
 use crate::filename::{DistFilename, WheelFilename};
 use crate::http::{ByteSize, HttpClient};
-use crate::lock::{EntryLocation, FileEntry, Package};
+use crate::lock::{EntryLocation, FileEntry, Package, RecordedDependencies};
 use crate::marker::Dependency;
 use crate::metadata::{self, CoreMetadata, MetadataError, requires_txt};
 use crate::safe_url::SafeUrl;
@@ -93,6 +93,19 @@ pub struct Dependencies {
     pub file: String,
     /// `Requires-Python` from the metadata, when valid.
     pub requires_python: Option<VersionSpecifiers>,
+}
+
+impl From<&RecordedDependencies> for Dependencies {
+    /// What a lock records: its `Requires-Dist` values parsed when it was written.
+    fn from(recorded: &RecordedDependencies) -> Self {
+        Self {
+            requires_dist: recorded.requires_dist.clone(),
+            invalid: Vec::new(),
+            provenance: recorded.provenance,
+            file: recorded.file.clone(),
+            requires_python: None,
+        }
+    }
 }
 
 /// Why dependencies could not be read.
@@ -232,13 +245,7 @@ impl<'a> DependencyReader<'a> {
                 .par_iter()
                 .map(|package| {
                     let result = match &package.dependencies {
-                        Some(recorded) => Ok(Dependencies {
-                            requires_dist: recorded.requires_dist.clone(),
-                            invalid: Vec::new(),
-                            provenance: recorded.provenance,
-                            file: recorded.file.clone(),
-                            requires_python: None,
-                        }),
+                        Some(recorded) => Ok(Dependencies::from(recorded)),
                         None => self.read(package),
                     };
                     bar.inc(1);

@@ -16,6 +16,7 @@ pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod complete;
 pub mod dependencies;
 pub mod diagnostic;
 pub mod digest;

@@ -306,7 +306,7 @@ fn is_entry_of(package: &Package, pin: &Pin, known_sources: &BTreeSet<String>) -
 }
 
 /// `requires-python` for the whole lock: written only when every package states the same.
-fn common_requires_python(packages: &[Package]) -> Option<VersionSpecifiers> {
+pub fn common_requires_python(packages: &[Package]) -> Option<VersionSpecifiers> {
     let first = packages.first()?.requires_python.clone()?;
     packages
         .iter()
@@ -548,6 +548,7 @@ fn lock_pin(
         wheels: Vec::new(),
         archive: None,
         dependencies: None,
+        added_for: Vec::new(),
     };
     place_files(&mut package, entries, &mut note);
     if let Some(baseline) = baseline {

@@ -88,14 +88,24 @@ pub struct LockSettings {
     pub format: LockFormat,
     /// How previous entries are treated.
     pub refresh: Refresh,
-    /// Whether to read and record dependencies.
-    pub dependencies: bool,
+    /// What to do about dependencies; `None` for a hash-only lock (`--no-dependencies`).
+    pub dependencies: Option<DependencyReview>,
     /// Targets to trim to; empty: keep every file.
     pub targets: Vec<TargetChoice>,
     /// Index choice, before the input file's own options are known.
     pub index: IndexSettings,
     /// Network and cache.
     pub network: NetworkSettings,
+}
+
+/// What `lock` does with the dependencies it reads and records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DependencyReview {
+    /// `--strict`: a dependency no pin covers, or a pin outside a dependent's specifier, is
+    /// an error rather than a warning.
+    pub strict: bool,
+    /// `--add-missing`: dependencies no pin covers are added to the lock.
+    pub add_missing: bool,
 }
 
 /// Index options from the command line and environment.
@@ -147,7 +157,11 @@ impl LockSettings {
             format,
             refresh,
             refresh_package,
-            dependencies,
+            no_dependencies,
+            // The default; the flag only keeps older command lines working.
+            dependencies: _,
+            strict,
+            add_missing,
             targets,
             index,
             network,
@@ -184,7 +198,10 @@ impl LockSettings {
                 all: refresh,
                 packages,
             },
-            dependencies,
+            dependencies: (!no_dependencies).then_some(DependencyReview {
+                strict,
+                add_missing,
+            }),
             targets: TargetChoice::resolve_all(targets.pythons, targets.platforms)?,
             index: IndexSettings::resolve(index, env)?,
             network: NetworkSettings::resolve(network, env),

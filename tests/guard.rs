@@ -1175,3 +1175,58 @@ fn a_vcs_entry_is_refused_by_install_before_anything_is_fetched() {
     assert!(index.all_requests().is_empty());
     assert_eq!(venv.installed(), Vec::<String>::new());
 }
+#[test]
+fn install_of_a_whole_lock_refuses_one_that_misses_what_its_packages_depend_on() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("app", "1.0").requires_dist([
+                "missing-dep>=1",
+                "ok-dep",
+                "winonly; sys_platform == \"win32\"",
+                "sphinx>=2; extra == 'docs'",
+            ]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("ok-dep", "1.0")))
+        .start();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "app===1.0\nok-dep===1.0\n",
+    );
+    let run = Pinguard::new(dir.path())
+        .args([
+            "lock",
+            "upper-constraints.txt",
+            "--index-url",
+            &index.simple_url(),
+        ])
+        .args(["-q"])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let Some(venv) = fresh_venv(dir.path()) else {
+        return;
+    };
+    let python = venv_python(&venv);
+    let version = support::python::python_version(&venv.python()).unwrap();
+    let run = pinguard(dir.path(), &["install", "--python", &python]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let label = format!("{python} (CPython {version})");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {label}: app==1.0 requires missing-dep>=1, which the lock does not hold for this target\n\
+             error: the lock is incomplete for {label}; nothing was installed\n\
+             help: lock again with `pinguard lock --add-missing` (or pin what is missing in the source), \
+             or pass --allow-incomplete to install the lock as it is\n"
+        )
+    );
+    assert_eq!(venv.installed(), Vec::<String>::new());
+
+    let run = pinguard(
+        dir.path(),
+        &["install", "--python", &python, "--allow-incomplete"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(venv.installed(), ["app 1.0", "ok-dep 1.0"]);
+}

@@ -257,7 +257,15 @@ fn relock_queries_only_changed_pins() {
         .iter()
         .map(|r| r.path_only().to_owned())
         .collect();
-    assert_eq!(pages, ["/simple/six/"]);
+    // ... and the new version's dependencies read (its wheel has no `.metadata` file).
+    assert_eq!(
+        pages,
+        [
+            "/simple/six/",
+            "/files/six-1.16.0-py2.py3-none-any.whl.metadata",
+            "/files/six-1.16.0-py2.py3-none-any.whl"
+        ]
+    );
     let second = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
     assert!(second.contains("six-1.16.0-py2.py3-none-any.whl"));
     assert!(!second.contains("six-1.17.0"));
@@ -1250,4 +1258,367 @@ fn a_page_listing_one_file_name_with_two_digests_fails_the_pin() {
         )
     );
     assert!(!dir.path().join("pylock.toml").exists());
+}
+/// The `dependencies = [...]` array of the lock's `[[packages]]` entry named `name`, or
+/// `None` when the entry has none.
+fn dependencies_of(lock: &str, name: &str) -> Option<String> {
+    let entry = lock
+        .split("[[packages]]\n")
+        .find(|entry| entry.starts_with(&format!("name = \"{name}\"\n")))
+        .unwrap_or_else(|| panic!("no entry {name} in {lock}"));
+    let start = entry.find("dependencies = [")?;
+    let end = start + entry[start..].find("\n]\n")? + 3;
+    Some(entry[start..end].to_owned())
+}
+
+/// oslo.config and oslo.log as the public index has them: test tools and systemd-python
+/// only under extras, and every one of those pinned, as OpenStack's constraints pin them.
+fn oslo_index() -> TestIndex {
+    let oslo_config = WheelBuilder::new("oslo.config", "10.7.0")
+        .provides_extra(["test"])
+        .requires_dist([
+            "pbr>=2.0",
+            "coverage!=4.4,>=4.0; extra == \"test\"",
+            "stestr>=2.0.0; extra == \"test\"",
+        ]);
+    let oslo_log = WheelBuilder::new("oslo.log", "7.1.0")
+        .provides_extra(["fixtures", "systemd"])
+        .requires_dist([
+            "oslo.config>=5.2.0",
+            "pbr>=3.1.1",
+            "systemd-python>=234; extra == 'systemd'",
+            "pywin32>=300; sys_platform == 'win32'",
+        ]);
+    let journal = WheelBuilder::new("journal-app", "1.0").requires_dist(["oslo.log[systemd]>=7"]);
+    IndexBuilder::new()
+        .file(DistFile::wheel(&oslo_config))
+        .file(DistFile::wheel(&oslo_log))
+        .file(DistFile::wheel(&journal))
+        .file(DistFile::wheel(&WheelBuilder::new("pbr", "6.1.1")))
+        .file(DistFile::wheel(&WheelBuilder::new("coverage", "7.6.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("stestr", "4.1.0")))
+        .file(DistFile::sdist(&SdistBuilder::new("systemd-python", "235")))
+        .file(DistFile::wheel(&WheelBuilder::new("pywin32", "308")))
+        .start()
+}
+
+const OSLO: &str = "\
+oslo.config===10.7.0
+oslo.log===7.1.0
+pbr===6.1.1
+coverage===7.6.0
+stestr===4.1.0
+systemd-python===235
+pywin32===308
+";
+
+#[test]
+fn recorded_dependencies_leave_out_extras_no_package_in_the_lock_asks_for() {
+    let index = oslo_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", OSLO);
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "Locked 7 pins (7 files) into pylock.toml: 0 unchanged, 7 projects queried\n"
+    );
+    let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    // What pex follows: no test tools, no systemd-python.
+    assert_eq!(
+        dependencies_of(&written, "oslo-config").as_deref(),
+        Some("dependencies = [\n    { name = \"pbr\" },\n]\n")
+    );
+    // pywin32 is needed on Windows, which a lock for every target serves.
+    assert_eq!(
+        dependencies_of(&written, "oslo-log").as_deref(),
+        Some(
+            "dependencies = [\n    { name = \"oslo-config\" },\n    { name = \"pbr\" },\n    { name = \"pywin32\" },\n]\n"
+        )
+    );
+    // Requires-Dist itself is kept as written: `check` and `install -r` need the extras.
+    assert!(
+        written.contains(
+            "requires-dist = [\n    \"pbr>=2.0\",\n    'coverage!=4.4,>=4.0; extra == \"test\"',\n    'stestr>=2.0.0; extra == \"test\"',\n]\n"
+        ),
+        "{written}"
+    );
+
+    // A package of the lock that asks for oslo.log[systemd] brings systemd-python in.
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        format!("{OSLO}journal-app===1.0\n"),
+    );
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert_eq!(
+        dependencies_of(&written, "oslo-log").as_deref(),
+        Some(
+            "dependencies = [\n    { name = \"oslo-config\" },\n    { name = \"pbr\" },\n    { name = \"pywin32\" },\n    { name = \"systemd-python\" },\n]\n"
+        )
+    );
+    assert_eq!(
+        dependencies_of(&written, "oslo-config").as_deref(),
+        Some("dependencies = [\n    { name = \"pbr\" },\n]\n")
+    );
+
+    // A lock for Linux only (its `environments`) does not list what only Windows needs.
+    let run = lock(
+        dir.path(),
+        &index,
+        &[&ONE_TARGET[..], &["-o", "pylock.linux.toml"]].concat(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = fs::read_to_string(dir.path().join("pylock.linux.toml")).unwrap();
+    assert_eq!(
+        dependencies_of(&written, "oslo-log").as_deref(),
+        Some(
+            "dependencies = [\n    { name = \"oslo-config\" },\n    { name = \"pbr\" },\n    { name = \"systemd-python\" },\n]\n"
+        )
+    );
+}
+
+/// requests as the public index has it, with certifi unpinned (as OpenStack's master
+/// constraints leave it) and idna pinned below what requests admits.
+fn requests_index() -> TestIndex {
+    let requests = WheelBuilder::new("requests", "2.32.3").requires_dist([
+        "certifi>=2017.4.17",
+        "idna<4,>=2.5",
+        "PySocks!=1.5.7,>=1.5.6; extra == \"socks\"",
+    ]);
+    IndexBuilder::new()
+        .file(DistFile::wheel(&requests))
+        .file(DistFile::wheel(&WheelBuilder::new("idna", "2.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("idna", "3.10")))
+        .file(DistFile::wheel(&WheelBuilder::new("certifi", "2024.8.30")))
+        .file(DistFile::wheel(&WheelBuilder::new("certifi", "2025.1.31")))
+        .file(DistFile::wheel(&WheelBuilder::new(
+            "certifi",
+            "2026.1.1rc1",
+        )))
+        .start()
+}
+
+const ONE_TARGET: [&str; 4] = ["--python", "3.12", "--platform", "manylinux_2_28_x86_64"];
+
+#[test]
+fn lock_warns_about_dependencies_no_pin_covers_and_pins_outside_a_dependents_specifier() {
+    let index = requests_index();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "requests===2.32.3\nidna===2.0\n",
+    );
+    let run = lock(dir.path(), &index, &ONE_TARGET);
+    assert_eq!(run.code, 0, "{run:?}");
+    let findings = "\
+the lock's dependencies do not hold together on CPython 3.12 on manylinux_2_28_x86_64:
+  dependencies no pin covers:
+    certifi: requests==2.32.3 requires certifi>=2017.4.17, and no pin covers it
+  pins that violate a dependent's specifier:
+    idna==2.0: requests==2.32.3 requires idna>=2.5, <4
+";
+    let help = "\
+help: add these lines to upper-constraints.txt, or lock with --add-missing to add them to the lock:
+  certifi===2025.1.31
+";
+    assert_eq!(
+        run.stderr,
+        format!(
+            "warning: {findings}{help}Locked 2 pins (2 files) into pylock.toml: 0 unchanged, 2 projects queried\n"
+        )
+    );
+    assert!(dir.path().join("pylock.toml").exists());
+
+    // --strict: the same findings are errors, and nothing is written.
+    let run = lock(
+        dir.path(),
+        &index,
+        &[&ONE_TARGET[..], &["--strict", "-o", "pylock.strict.toml"]].concat(),
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {findings}{help}error: --strict: the lock is incomplete or inconsistent; nothing was written\n"
+        )
+    );
+    assert!(!dir.path().join("pylock.strict.toml").exists());
+}
+
+/// An app and a tool whose dependencies no pin covers: urllib3 (both ask, tool caps it),
+/// h2 (urllib3's, under its `h2` extra, which app asks for) and hpack (h2's); urllib3 2.3.0
+/// is newer than tool admits, 2.2.4rc1 is a pre-release, 2.2.3 has only a Windows wheel,
+/// and the newest version that fits, 2.2.2, has a pure wheel.
+fn missing_index() -> TestIndex {
+    let app = WheelBuilder::new("app", "1.0").requires_dist(["urllib3[h2]<3,>=1.21"]);
+    let tool = WheelBuilder::new("tool", "1.0").requires_dist(["urllib3<2.3"]);
+    let urllib3 = |version: &str| {
+        WheelBuilder::new("urllib3", version)
+            .provides_extra(["h2"])
+            .requires_dist(["h2<5,>=4; extra == \"h2\""])
+    };
+    IndexBuilder::new()
+        .file(DistFile::wheel(&app))
+        .file(DistFile::wheel(&tool))
+        .file(DistFile::wheel(&urllib3("2.3.0")))
+        .file(DistFile::wheel(&urllib3("2.2.4rc1")))
+        .file(DistFile::wheel(&urllib3("2.2.3").tag("py3-none-win_amd64")))
+        .file(DistFile::wheel(&urllib3("2.2.2")))
+        .file(DistFile::wheel(&urllib3("1.26.20")))
+        .file(DistFile::wheel(
+            &WheelBuilder::new("h2", "4.1.0").requires_dist(["hpack<5,>=4.0"]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("hpack", "4.0.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("hpack", "3.0.0")))
+        .start()
+}
+
+#[test]
+fn add_missing_adds_the_newest_version_every_dependent_admits_and_theirs_in_turn() {
+    let index = missing_index();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "app===1.0\ntool===1.0\n",
+    );
+    let run = lock(
+        dir.path(),
+        &index,
+        &[&ONE_TARGET[..], &["--add-missing"]].concat(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "Locked 2 pins and 3 added dependencies (5 files) into pylock.toml: 0 unchanged, 2 projects queried\n"
+    );
+    let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    let entry = |name: &str| {
+        written
+            .split("[[packages]]\n")
+            .find(|entry| entry.starts_with(&format!("name = \"{name}\"\n")))
+            .unwrap_or_else(|| panic!("no entry {name} in {written}"))
+            .to_owned()
+    };
+    let added = |entry: &str| {
+        entry
+            .lines()
+            .filter(|line| line.starts_with("version = ") || line.starts_with("added-for = "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        added(&entry("urllib3")),
+        "version = \"2.2.2\"\nadded-for = [\"app==1.0\", \"tool==1.0\"]"
+    );
+    assert_eq!(
+        added(&entry("h2")),
+        "version = \"4.1.0\"\nadded-for = [\"urllib3==2.2.2\"]"
+    );
+    assert_eq!(
+        added(&entry("hpack")),
+        "version = \"4.0.0\"\nadded-for = [\"h2==4.1.0\"]"
+    );
+    assert_eq!(added(&entry("app")), "version = \"1.0\"");
+
+    // Locked again after the index gained a newer urllib3 that fits: the added entries keep
+    // their versions (while their dependents admit them), and the lock its bytes.
+    let mut index = index;
+    index.add_file(DistFile::wheel(
+        &WheelBuilder::new("urllib3", "2.2.2.post1")
+            .provides_extra(["h2"])
+            .requires_dist(["h2<5,>=4; extra == \"h2\""]),
+    ));
+    let run = lock(
+        dir.path(),
+        &index,
+        &[&ONE_TARGET[..], &["--add-missing"]].concat(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "Locked 2 pins and 3 added dependencies (5 files) into pylock.toml: 2 unchanged, 0 projects queried\n"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("pylock.toml")).unwrap(),
+        written
+    );
+}
+
+#[test]
+fn add_missing_refuses_a_dependency_whose_dependents_cannot_all_be_satisfied() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("app", "1.0").requires_dist(["lib>=2"]),
+        ))
+        .file(DistFile::wheel(
+            &WheelBuilder::new("tool", "1.0").requires_dist(["lib<2; python_version >= \"3.8\""]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("lib", "1.5")))
+        .file(DistFile::wheel(&WheelBuilder::new("lib", "2.1")))
+        .start();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "app===1.0\ntool===1.0\n",
+    );
+    let run = lock(
+        dir.path(),
+        &index,
+        &[&ONE_TARGET[..], &["--add-missing"]].concat(),
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: cannot add a dependency: no version of `lib` satisfies every dependent: \
+         app==1.0 requires lib>=2; tool==1.0 requires lib<2\n\
+         error: 1 missing dependency cannot be added; nothing was written\n"
+    );
+    assert!(!dir.path().join("pylock.toml").exists());
+}
+
+#[test]
+fn without_python_targets_dependencies_are_reviewed_on_each_cpython_the_lock_admits() {
+    let app = WheelBuilder::new("app", "1.0").requires_dist([
+        "tomli>=1; python_version < \"3.11\"",
+        "new-only; python_version >= \"3.13\"",
+    ]);
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&app))
+        .file(DistFile::wheel(&WheelBuilder::new("tomli", "2.2.1")))
+        .file(DistFile::wheel(&WheelBuilder::new("new-only", "1.0")))
+        .start();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "app===1.0\n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // This machine's platform, as the first heading names it.
+    let platform = run
+        .stderr
+        .split_once("CPython 3.10 on ")
+        .and_then(|(_, rest)| rest.split_once(":\n"))
+        .map(|(platform, _)| platform.to_owned())
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "\
+warning: the lock's dependencies do not hold together on CPython 3.10 on {platform}:
+  dependencies no pin covers:
+    tomli: app==1.0 requires tomli>=1, and no pin covers it
+warning: the lock's dependencies do not hold together on CPython 3.13, 3.14 on {platform}:
+  dependencies no pin covers:
+    new-only: app==1.0 requires new-only, and no pin covers it
+help: add these lines to upper-constraints.txt, or lock with --add-missing to add them to the lock:
+  new-only===1.0
+  tomli===2.2.1
+Locked 1 pin (1 file) into pylock.toml: 0 unchanged, 1 project queried
+"
+        )
+    );
 }

@@ -36,8 +36,7 @@ fn recipe_index() -> TestIndex {
         \x20       except KeyError:\n\
         \x20           raise AttributeError(name)\n\
         CONF = ConfigOpts()\n";
-    const STRUTILS: &str =
-        "def bool_from_string(s):\n    return str(s).lower() in ('1', 't', 'true', 'on', 'y', 'yes')\n";
+    const STRUTILS: &str = "def bool_from_string(s):\n    return str(s).lower() in ('1', 't', 'true', 'on', 'y', 'yes')\n";
     IndexBuilder::new()
         .file(DistFile::wheel(
             &WheelBuilder::new("oslo.config", "10.7.0")
@@ -74,7 +73,7 @@ const INSTALLED: [&str; 5] = [
     "stestr 4.2.1",
 ];
 
-/// A copy of examples/<name> with a lock of `CONSTRAINTS` made with --dependencies.
+/// A copy of examples/<name> with a lock of `CONSTRAINTS` (dependencies recorded).
 fn project(dir: &Path, name: &str, index: &TestIndex) -> PathBuf {
     let project = dir.join("project");
     copy_dir(
@@ -85,7 +84,7 @@ fn project(dir: &Path, name: &str, index: &TestIndex) -> PathBuf {
     );
     write(dir, "upper-constraints.txt", CONSTRAINTS);
     let run = Pinguard::new(dir)
-        .args(["lock", "upper-constraints.txt", "--dependencies", "-o"])
+        .args(["lock", "upper-constraints.txt", "-o"])
         .args([project.join("pylock.toml").to_str().unwrap()])
         .args(["--index-url", &index.simple_url()])
         .run();
@@ -192,8 +191,9 @@ fn the_tox_recipe_stops_before_anything_is_installed_when_a_file_drifts() {
     let out = tox_run(first, &project, &venv, dir.path());
     assert_eq!(out.status.code(), Some(1), "{out}");
     assert!(
-        out.stderr
-            .contains("error: oslo_utils-10.1.1.tar.gz does not match the lock (oslo-utils==10.1.1)"),
+        out.stderr.contains(
+            "error: oslo_utils-10.1.1.tar.gz does not match the lock (oslo-utils==10.1.1)"
+        ),
         "{out}"
     );
     assert_eq!(venv.installed(), Vec::<String>::new());

@@ -2,7 +2,7 @@
 # CI pre-install step: nothing is installed unless its bytes match the lock.
 #
 # Run from the project's directory, with the lock committed beside it
-# (pinguard lock upper-constraints.txt --dependencies -o pylock.toml). Exits non-zero, with
+# (pinguard lock upper-constraints.txt --add-missing -o pylock.toml). Exits non-zero, with
 # nothing installed, when any file drifts from the lock (1) or cannot be fetched (2).
 set -eu
 python=${PYTHON:-python3}

@@ -291,8 +291,8 @@ fn check_target(subjects: &[Subject<'_>], applying: &[usize], target: &Target) -
     findings.into_iter().collect()
 }
 
-/// `name==version`.
-fn pin_name(package: &Package) -> String {
+/// `name==version`: how findings name a pin.
+pub fn pin_name(package: &Package) -> String {
     match &package.version {
         Some(version) => format!("{}=={version}", package.name),
         None => package.name.to_string(),

@@ -41,7 +41,8 @@ fn caveat(from_sdist: bool) -> &'static str {
     if from_sdist { CAVEAT } else { "" }
 }
 
-fn line(finding: &Finding) -> String {
+/// One finding as a line, as `check` prints it under its kind.
+pub fn line(finding: &Finding) -> String {
     match finding {
         Finding::Uncovered {
             name,

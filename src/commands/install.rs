@@ -3,7 +3,7 @@
 use crate::cache::{Cache, CacheMode};
 use crate::cli::InstallArgs;
 use crate::guard::LockedFiles;
-use crate::guard::closure::closure;
+use crate::guard::closure::{closure, missing};
 use crate::lock::{Lock, UnverifiableSource};
 use crate::requirements::{self, ParseError, SourceRef};
 use crate::target::Target;
@@ -20,6 +20,7 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
         python,
         system,
         requirements,
+        allow_incomplete,
         network,
         pip_args,
     } = args;
@@ -29,6 +30,12 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
     let Some(target) = super::resolve_install_target(python, system, reporter) else {
         return Ok(ExitStatus::Error);
     };
+    if requirements.is_empty()
+        && !allow_incomplete
+        && let Some(status) = refuse_incomplete(locked.lock(), &target, reporter)
+    {
+        return Ok(status);
+    }
     let guard = super::GuardNetwork::resolve(network)?;
     let needed = match needed_part(&locked, &requirements, &target, &guard, reporter)? {
         Ok(needed) => needed,
@@ -128,6 +135,28 @@ fn local_projects(
         return None;
     }
     Some(local)
+}
+
+/// Refuses a whole lock that misses what its packages depend on on `target` (pip installs
+/// with `--no-deps`, so nothing else would notice); `Some(status)` after reporting what is
+/// missing and for whom.
+fn refuse_incomplete(lock: &Lock, target: &Target, reporter: &Reporter) -> Option<ExitStatus> {
+    let missing = missing(lock, target);
+    if missing.is_empty() {
+        return None;
+    }
+    for error in &missing {
+        reporter.error(&format!("{}: {error}", target.label()));
+    }
+    reporter.error(&format!(
+        "the lock is incomplete for {}; nothing was installed",
+        target.label()
+    ));
+    reporter.help(
+        "lock again with `pinguard lock --add-missing` (or pin what is missing in the source), \
+         or pass --allow-incomplete to install the lock as it is",
+    );
+    Some(ExitStatus::Failure)
 }
 
 /// With `-r` files, the part of the lock they need on `target` (`None`: the whole lock);

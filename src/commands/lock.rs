@@ -5,10 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use pep440_rs::{Version, VersionSpecifier};
+
 use crate::atomic;
 use crate::cache::Cache;
+use crate::check::{Finding, Subject};
 use crate::cli::{LockArgs, LockFormat};
-use crate::dependencies::DependencyReader;
+use crate::complete::{CompleteError, Needed};
+use crate::dependencies::{Dependencies, DependencyReader};
 use crate::exit::ExitStatus;
 use crate::http::{HttpClient, HttpError};
 use crate::index::Index;
@@ -18,9 +22,9 @@ use crate::lock::trim::trim;
 use crate::lock::{Lock, LockSource, Package, RecordedDependencies, pylock};
 use crate::locker::{self, LockOptions, NoteLevel, Problem};
 use crate::progress::Progress;
-use crate::report::{Reporter, count};
-use crate::requirements::{self, Loader, ParseError, Requirements, SourceRef};
-use crate::settings::{IndexSettings, LockSettings, NetworkSettings, Output};
+use crate::report::{Reporter, Verbosity, count};
+use crate::requirements::{self, Loader, Location, ParseError, Pin, Requirements, SourceRef};
+use crate::settings::{DependencyReview, IndexSettings, LockSettings, NetworkSettings, Output};
 use crate::target::Target;
 
 /// What a locker run is for: the words its errors use.
@@ -229,8 +233,12 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     let requirements = &prepared.requirements;
 
     let mut lock: Lock = outcome.lock;
+    // Whether an entry is added is decided anew each run: a pin now covers it, or not.
+    for package in &mut lock.packages {
+        package.added_for.clear();
+    }
     trim(&mut lock, &targets);
-    if settings.dependencies {
+    if let Some(review) = settings.dependencies {
         let status = record_dependencies(
             &mut lock,
             &prepared,
@@ -239,6 +247,17 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             reporter,
         );
         if status != ExitStatus::Success {
+            return Ok(status);
+        }
+        let context = Completion {
+            prepared: &prepared,
+            settings: &settings,
+            trim_to: &targets,
+            previous: previous.as_ref(),
+            lock_dir: lock_dir.as_deref(),
+            reporter,
+        };
+        if let Err(status) = review_dependencies(&mut lock, review, &context) {
             return Ok(status);
         }
     }
@@ -296,9 +315,9 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             count(outcome.queried, "project")
         )
     };
+    let locked = locked_entries(&lock);
     reporter.summary(&format!(
-        "Locked {} ({}) into {target}: {how}",
-        count(lock.packages.len(), "pin"),
+        "Locked {locked} ({}) into {target}: {how}",
         count(files, "file"),
     ));
     Ok(ExitStatus::Success)
@@ -427,14 +446,376 @@ fn record_dependencies(
     }
     if failed > 0 {
         reporter.error(&format!(
-            "{failed} packages' dependencies cannot be read; nothing was written"
+            "the dependencies of {} cannot be read; nothing was written",
+            count(failed, "package")
         ));
+        reporter.help(
+            "`--no-dependencies` writes a lock of the hashes alone, without the dependencies \
+             that `install` and `check` use",
+        );
         return ExitStatus::Error;
     }
     for (package, dependencies) in lock.packages.iter_mut().zip(recorded) {
         package.dependencies = dependencies;
     }
     ExitStatus::Success
+}
+
+/// `3 pins`, `3 pins and 2 added dependencies`: what the summary says was locked.
+fn locked_entries(lock: &Lock) -> String {
+    let added = lock
+        .packages
+        .iter()
+        .filter(|p| !p.added_for.is_empty())
+        .count();
+    let pins = count(lock.packages.len() - added, "pin");
+    match added {
+        0 => pins,
+        1 => format!("{pins} and 1 added dependency"),
+        n => format!("{pins} and {n} added dependencies"),
+    }
+}
+
+/// What completing and reviewing a lock's dependencies needs from the run.
+struct Completion<'a> {
+    prepared: &'a Prepared,
+    settings: &'a LockSettings,
+    /// The targets the lock is trimmed to (`--python`/`--platform`); empty: none.
+    trim_to: &'a [Target],
+    previous: Option<&'a Lock>,
+    lock_dir: Option<&'a Path>,
+    reporter: &'a Reporter,
+}
+
+/// The Python versions a lock made without `--python` is reviewed for: CPython releases
+/// still in use by current distributions and OpenStack's supported runtimes. An untrimmed
+/// lock claims to serve any Python, so one interpreter would miss dependencies under
+/// `python_version` markers (tomli before 3.11, say).
+const REVIEW_PYTHONS: [&str; 5] = ["3.10", "3.11", "3.12", "3.13", "3.14"];
+
+/// After dependencies are recorded: with `--add-missing`, adds what no pin covers; then
+/// reports `check`'s findings about dependencies on the lock's targets — dependencies no pin
+/// covers and pins outside a dependent's specifier — as warnings with the lines to add, or
+/// (`--strict`) as errors. `Err(status)` when the lock must not be written.
+fn review_dependencies(
+    lock: &mut Lock,
+    review: DependencyReview,
+    context: &Completion<'_>,
+) -> Result<(), ExitStatus> {
+    let reporter = context.reporter;
+    let targets = review_targets(lock, context.trim_to, reporter);
+    if targets.is_empty() {
+        reporter.warn(&format!(
+            "dependencies were not reviewed: the lock's requires-python admits none of CPython \
+             {}; choose targets with --python and --platform",
+            REVIEW_PYTHONS.join(", ")
+        ));
+        return Ok(());
+    }
+    if review.add_missing {
+        add_missing(lock, &targets, context)?;
+    }
+    let report = check_recorded(lock, &targets);
+    let groups = dependency_findings(&report);
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let needed = crate::complete::uncovered(lock, &report);
+    let (pins, unsatisfiable) = suggested_lines(&needed, &targets, context);
+    let source = source_location(&context.settings.source, None);
+    report_review(
+        &groups,
+        &pins,
+        &unsatisfiable,
+        &source,
+        review.strict,
+        reporter,
+    );
+    if review.strict {
+        reporter.error("--strict: the lock is incomplete or inconsistent; nothing was written");
+        return Err(ExitStatus::Failure);
+    }
+    Ok(())
+}
+
+/// Prints the review: each group of findings with its targets, then the `pins` to add to
+/// `source` (and why others cannot be suggested); errors when `strict`, else warnings.
+fn report_review(
+    groups: &[(Vec<String>, Vec<String>)],
+    pins: &[String],
+    unsatisfiable: &[CompleteError],
+    source: &str,
+    strict: bool,
+    reporter: &Reporter,
+) {
+    let report_with = |message: &str| {
+        if strict {
+            reporter.error(message);
+        } else {
+            reporter.warn(message);
+        }
+    };
+    for (labels, lines) in groups {
+        report_with(&format!(
+            "the lock's dependencies do not hold together on {}:\n{}",
+            joined_labels(labels),
+            lines.join("\n")
+        ));
+    }
+    for error in unsatisfiable {
+        report_with(&format!("cannot suggest a pin: {error}"));
+    }
+    if !pins.is_empty() && (strict || reporter.verbosity() >= Verbosity::Normal) {
+        let lines: Vec<String> = pins.iter().map(|pin| format!("  {pin}")).collect();
+        reporter.help(&format!(
+            "add these lines to {source}, or lock with --add-missing to add them to the lock:\n{}",
+            lines.join("\n")
+        ));
+    }
+}
+
+/// The targets dependencies are reviewed on: those the lock is trimmed to, else
+/// [`REVIEW_PYTHONS`] that the lock's `requires-python` admits, on this machine's platform.
+fn review_targets(lock: &Lock, trim_to: &[Target], reporter: &Reporter) -> Vec<Target> {
+    if !trim_to.is_empty() {
+        return trim_to.to_vec();
+    }
+    let targets: Vec<Target> = REVIEW_PYTHONS
+        .iter()
+        .filter_map(|python| match Target::from_spec(python, None) {
+            Ok(target) => Some(target),
+            Err(error) => {
+                reporter.info(&format!(
+                    "dependencies not reviewed for CPython {python}: {error}"
+                ));
+                None
+            }
+        })
+        .filter(|target| {
+            lock.requires_python
+                .as_ref()
+                .is_none_or(|specifiers| target.admits_python(specifiers))
+        })
+        .collect();
+    targets
+}
+
+/// The targets' labels joined, those that differ only in their Python version as one:
+/// `CPython 3.10, 3.11 on manylinux_2_28_x86_64`.
+fn joined_labels(labels: &[String]) -> String {
+    let parts: Option<Vec<(&str, &str)>> = labels
+        .iter()
+        .map(|label| label.strip_prefix("CPython ")?.split_once(" on "))
+        .collect();
+    match parts {
+        Some(parts) if parts.len() > 1 && parts.iter().all(|(_, on)| *on == parts[0].1) => {
+            let versions: Vec<&str> = parts.iter().map(|(version, _)| *version).collect();
+            format!("CPython {} on {}", versions.join(", "), parts[0].1)
+        }
+        _ => labels.join("; "),
+    }
+}
+
+/// `check` of the lock as recorded (no index asked).
+fn check_recorded(lock: &Lock, targets: &[Target]) -> crate::check::Report {
+    let subjects: Vec<Subject<'_>> = lock
+        .packages
+        .iter()
+        .map(|package| Subject {
+            package,
+            dependencies: package
+                .dependencies
+                .as_ref()
+                .map(Dependencies::from)
+                .ok_or_else(|| "not recorded".to_owned()),
+        })
+        .collect();
+    crate::check::check(&subjects, targets)
+}
+
+/// The findings about dependencies, rendered as `check` does (heading, then one line each),
+/// with the labels of the targets that have exactly those findings.
+fn dependency_findings(report: &crate::check::Report) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for target in &report.targets {
+        let mut lines = Vec::new();
+        let mut kind = "";
+        for finding in &target.findings {
+            if !matches!(
+                finding,
+                Finding::Uncovered { .. } | Finding::Violation { .. }
+            ) {
+                continue;
+            }
+            if finding.kind() != kind {
+                kind = finding.kind();
+                lines.push(format!("  {kind}:"));
+            }
+            lines.push(format!("    {}", crate::check::report::line(finding)));
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|(_, l)| *l == lines) {
+            Some((labels, _)) => labels.push(target.target.clone()),
+            None => groups.push((vec![target.target.clone()], lines)),
+        }
+    }
+    groups
+}
+
+/// `name===version` for each project no pin covers, and why a project has none.
+fn suggested_lines(
+    needed: &[Needed<'_>],
+    targets: &[Target],
+    context: &Completion<'_>,
+) -> (Vec<String>, Vec<CompleteError>) {
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    for (needed, chosen) in needed.iter().zip(choose_all(needed, targets, context)) {
+        match chosen {
+            Ok(version) => lines.push(format!("{}==={version}", needed.name)),
+            Err(error) => errors.push(error),
+        }
+    }
+    (lines, errors)
+}
+
+/// [`crate::complete::choose`] for each project, in parallel; an earlier lock's added entry
+/// keeps its version while it fits.
+fn choose_all(
+    needed: &[Needed<'_>],
+    targets: &[Target],
+    context: &Completion<'_>,
+) -> Vec<Result<Version, CompleteError>> {
+    use rayon::prelude::*;
+    let index = &context.prepared.index;
+    needed
+        .par_iter()
+        .map(|needed| {
+            let previous = context.previous.and_then(|lock| {
+                lock.packages
+                    .iter()
+                    .find(|p| p.name == needed.name && !p.added_for.is_empty())
+                    .and_then(|p| p.version.as_ref())
+            });
+            crate::complete::choose(index, needed, targets, previous)
+        })
+        .collect()
+}
+
+/// The most rounds `--add-missing` takes: each adds the dependencies of the last one's
+/// additions, and real dependency trees are far shallower.
+const MAX_ROUNDS: usize = 64;
+
+/// `--add-missing`: adds each project no pin covers, at the version [`choose_all`] picks,
+/// with who needed it, and reads its dependencies, until nothing is missing. A project no
+/// version can cover is an error naming every dependent's specifier.
+fn add_missing(
+    lock: &mut Lock,
+    targets: &[Target],
+    context: &Completion<'_>,
+) -> Result<(), ExitStatus> {
+    let reporter = context.reporter;
+    for _ in 0..MAX_ROUNDS {
+        let report = check_recorded(lock, targets);
+        let needed = crate::complete::uncovered(lock, &report);
+        if needed.is_empty() {
+            return Ok(());
+        }
+        let mut pins = Vec::new();
+        let mut failed = Vec::new();
+        for (needed, chosen) in needed.iter().zip(choose_all(&needed, targets, context)) {
+            match chosen {
+                Ok(version) => pins.push(added_pin(needed, version)),
+                Err(error) => failed.push(error),
+            }
+        }
+        if !failed.is_empty() {
+            for error in &failed {
+                reporter.error(&format!("cannot add a dependency: {error}"));
+            }
+            reporter.error(&format!(
+                "{} cannot be added; nothing was written",
+                count(failed.len(), "missing dependency")
+            ));
+            let could_not_run = failed
+                .iter()
+                .any(|e| matches!(e, CompleteError::Index { .. }));
+            return Err(if could_not_run {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Failure
+            });
+        }
+        let options = LockOptions {
+            concurrency: context.settings.network.concurrency,
+            refresh: context.settings.refresh.clone(),
+            lock_dir: context.lock_dir.map(Path::to_owned),
+        };
+        let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
+        let mut added = match locker::lock(
+            &pins,
+            &context.prepared.index,
+            context.previous,
+            &options,
+            &progress,
+        ) {
+            Ok(outcome) => outcome.lock,
+            Err(failures) => {
+                for failure in &failures {
+                    reporter.error(&failure.to_string());
+                }
+                reporter.error("missing dependencies cannot be added; nothing was written");
+                return Err(ExitStatus::Failure);
+            }
+        };
+        trim(&mut added, context.trim_to);
+        for package in &mut added.packages {
+            package.added_for = needed
+                .iter()
+                .find(|n| n.name == package.name)
+                .map(Needed::dependents)
+                .unwrap_or_default();
+            reporter.info(&format!(
+                "added {} for {}",
+                package.display_name(),
+                package.added_for.join(", ")
+            ));
+        }
+        lock.packages.extend(added.packages);
+        lock.normalize();
+        lock.requires_python = locker::common_requires_python(&lock.packages);
+        let status = record_dependencies(
+            lock,
+            context.prepared,
+            context.settings,
+            context.lock_dir,
+            reporter,
+        );
+        if status != ExitStatus::Success {
+            return Err(status);
+        }
+    }
+    reporter.error(&format!(
+        "--add-missing: dependencies still missing after {MAX_ROUNDS} rounds; nothing was written"
+    ));
+    Err(ExitStatus::Failure)
+}
+
+/// The pin `--add-missing` locks for `needed`: `name===version`, where it is needed.
+fn added_pin(needed: &Needed<'_>, version: Version) -> Pin {
+    Pin {
+        name: needed.name.clone(),
+        extras: Vec::new(),
+        specifier: VersionSpecifier::equals_version(version),
+        marker: needed.marker(),
+        hashes: Vec::new(),
+        location: Location {
+            file: format!("added for {}", needed.dependents().join(", ")).into(),
+            line: 0,
+        },
+    }
 }
 
 fn format_name(format: LockFormat) -> &'static str {

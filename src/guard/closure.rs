@@ -4,7 +4,7 @@
 //! each installs only its requirements and what they depend on. Starting from the requirement
 //! files' lines whose markers apply to the target, each is matched with the lock entry of its
 //! project that applies there (its version must satisfy the line's specifier), then that
-//! entry's recorded `Requires-Dist` (`lock --dependencies`) are followed the same way, with the
+//! entry's recorded `Requires-Dist` (`lock` records them) are followed the same way, with the
 //! extras asked of it. Every step must be answered by the lock: a requirement or dependency it
 //! does not hold is an error, not something to fetch from elsewhere.
 
@@ -64,7 +64,8 @@ impl fmt::Display for ClosureError {
             ),
             Self::NoDependencies { package } => write!(
                 f,
-                "the lock does not record what {package} depends on; lock again with --dependencies"
+                "the lock does not record what {package} depends on; lock again with \
+                 `pinguard lock` (without --no-dependencies)"
             ),
         }
     }
@@ -77,12 +78,7 @@ pub fn closure(
     specs: &[Spec],
     target: &Target,
 ) -> Result<BTreeSet<PackageName>, Vec<ClosureError>> {
-    let applying: BTreeMap<&PackageName, &Package> = lock
-        .packages
-        .iter()
-        .filter(|p| p.marker.evaluate(target.markers(), &[]))
-        .map(|p| (&p.name, p))
-        .collect();
+    let applying = applying(lock, target);
     let mut errors = Errors::default();
     let mut extras: BTreeMap<&PackageName, BTreeSet<ExtraName>> = BTreeMap::new();
     let mut queue: Vec<&PackageName> = Vec::new();
@@ -99,12 +95,52 @@ pub fn closure(
             queue.push(name);
         }
     }
+    follow(&applying, &mut extras, queue, &mut errors, target, true);
+    if errors.0.is_empty() {
+        Ok(extras.into_keys().cloned().collect())
+    } else {
+        Err(errors.0)
+    }
+}
+
+/// What a whole lock misses on `target`: every dependency of an applying package (through
+/// the dependencies the lock records, with the extras asked of each) that no entry applying
+/// there holds, as [`ClosureError::NotInLock`], for whom. Packages whose dependencies the
+/// lock does not record (a hash-only lock, one another tool wrote) are taken as they are.
+pub fn missing(lock: &Lock, target: &Target) -> Vec<ClosureError> {
+    let applying = applying(lock, target);
+    let mut extras: BTreeMap<&PackageName, BTreeSet<ExtraName>> = applying
+        .keys()
+        .map(|&name| (name, BTreeSet::new()))
+        .collect();
+    let queue = applying.keys().copied().collect();
+    let mut errors = Errors::default();
+    follow(&applying, &mut extras, queue, &mut errors, target, false);
+    errors
+        .0
+        .into_iter()
+        .filter(|e| matches!(e, ClosureError::NotInLock { .. }))
+        .collect()
+}
+
+/// Follows the recorded dependencies of the packages in `queue`, and of what they need, in
+/// turn; a package without recorded dependencies is an error when `need_recorded`.
+fn follow<'l>(
+    applying: &BTreeMap<&'l PackageName, &'l Package>,
+    extras: &mut BTreeMap<&'l PackageName, BTreeSet<ExtraName>>,
+    mut queue: Vec<&'l PackageName>,
+    errors: &mut Errors,
+    target: &Target,
+    need_recorded: bool,
+) {
     while let Some(name) = queue.pop() {
         let package = applying[name];
         let Some(recorded) = &package.dependencies else {
-            errors.push(ClosureError::NoDependencies {
-                package: package.display_name(),
-            });
+            if need_recorded {
+                errors.push(ClosureError::NoDependencies {
+                    package: package.display_name(),
+                });
+            }
             continue;
         };
         let requested: Vec<ExtraName> = extras
@@ -113,23 +149,22 @@ pub fn closure(
             .unwrap_or_default();
         for dependency in &recorded.requires_dist {
             if dependency.applies(target.markers(), &requested)
-                && let Some(next) = want(
-                    &applying,
-                    &mut extras,
-                    dependency,
-                    package.display_name(),
-                    &mut errors,
-                )
+                && let Some(next) =
+                    want(applying, extras, dependency, package.display_name(), errors)
             {
                 queue.push(next);
             }
         }
     }
-    if errors.0.is_empty() {
-        Ok(extras.into_keys().cloned().collect())
-    } else {
-        Err(errors.0)
-    }
+}
+
+/// The lock's entries whose marker holds on `target`, by name.
+fn applying<'l>(lock: &'l Lock, target: &Target) -> BTreeMap<&'l PackageName, &'l Package> {
+    lock.packages
+        .iter()
+        .filter(|p| p.marker.evaluate(target.markers(), &[]))
+        .map(|p| (&p.name, p))
+        .collect()
 }
 
 /// Errors in the order found, each once.

@@ -120,8 +120,11 @@ pub struct Package {
     pub wheels: Vec<FileEntry>,
     /// A single archive (`packages.archive`), as other lockers may write.
     pub archive: Option<FileEntry>,
-    /// What the package depends on, when it was read (`lock --dependencies`).
+    /// What the package depends on, when it was read (`lock` does by default).
     pub dependencies: Option<RecordedDependencies>,
+    /// Who needed it, when `lock --add-missing` added it (`app==1.0`, sorted); empty for a
+    /// package the source pins.
+    pub added_for: Vec<String>,
 }
 
 /// A package's dependencies as the lock records them: PEP 751's `dependencies` (references

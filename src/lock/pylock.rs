@@ -5,10 +5,11 @@
 //! between two locks shows what changed. Read with spans kept, so that every problem in a
 //! hand-edited lock is reported with its line, and all of them at once.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::{MarkerTree, PackageName};
+use pep508_rs::{ExtraName, MarkerTree, PackageName};
 use toml_edit::{
     Array, ArrayOfTables, Datetime, DocumentMut, InlineTable, Item, Table, Value, value,
 };
@@ -44,9 +45,10 @@ pub fn to_toml(lock: &Lock) -> String {
         }
         doc["environments"] = value(multiline(environments));
     }
+    let extras = requested_extras(lock);
     let mut packages = ArrayOfTables::new();
     for package in &lock.packages {
-        packages.push(package_table(package, lock));
+        packages.push(package_table(package, lock, &extras));
     }
     doc["packages"] = if packages.is_empty() {
         // An empty array of tables would vanish from the text, and `packages` is required.
@@ -66,7 +68,7 @@ pub fn to_toml(lock: &Lock) -> String {
     doc.to_string()
 }
 
-fn package_table(package: &Package, lock: &Lock) -> Table {
+fn package_table(package: &Package, lock: &Lock, extras: &RequestedExtras<'_>) -> Table {
     let mut table = Table::new();
     table["name"] = value(package.name.to_string());
     if let Some(version) = &package.version {
@@ -97,8 +99,10 @@ fn package_table(package: &Package, lock: &Lock) -> Table {
         archive.remove("name");
         table["archive"] = value(archive);
     }
+    let mut pinguard = Table::new();
     if let Some(recorded) = &package.dependencies {
-        let refs = dependency_refs(recorded, lock);
+        let requested = extras.get(&package.name).map_or(&[][..], Vec::as_slice);
+        let refs = dependency_refs(package, recorded, requested, lock);
         if !refs.is_empty() {
             let mut array = Array::new();
             for reference in refs {
@@ -106,7 +110,6 @@ fn package_table(package: &Package, lock: &Lock) -> Table {
             }
             table["dependencies"] = value(multiline(array));
         }
-        let mut pinguard = Table::new();
         let mut requires = Array::new();
         for requirement in &recorded.requires_dist {
             requires.push(requirement.to_string());
@@ -114,6 +117,15 @@ fn package_table(package: &Package, lock: &Lock) -> Table {
         pinguard["requires-dist"] = value(multiline(requires));
         pinguard["dependencies-from"] = value(recorded.provenance.as_str());
         pinguard["dependencies-file"] = value(&recorded.file);
+    }
+    if !package.added_for.is_empty() {
+        let mut added_for = Array::new();
+        for dependent in &package.added_for {
+            added_for.push(dependent.as_str());
+        }
+        pinguard["added-for"] = value(added_for);
+    }
+    if !pinguard.is_empty() {
         let mut tool = Table::new();
         tool.set_implicit(true);
         tool["pinguard"] = Item::Table(pinguard);
@@ -122,13 +134,92 @@ fn package_table(package: &Package, lock: &Lock) -> Table {
     table
 }
 
-/// PEP 751 `dependencies`: for each requirement, the entries of the lock it can resolve to,
-/// named with as few keys as tell them apart (name; name and version; name, version and
-/// marker). Informational only, as the PEP says: `check` and `install -r` use the recorded
-/// specifiers.
-fn dependency_refs(recorded: &RecordedDependencies, lock: &Lock) -> Vec<InlineTable> {
+/// The extras the lock's packages ask of each other (`oslo.log[systemd]`), for each package
+/// asked: followed until nothing new is asked, since an extra's dependencies may ask for more.
+type RequestedExtras<'l> = BTreeMap<&'l PackageName, Vec<ExtraName>>;
+
+fn requested_extras(lock: &Lock) -> RequestedExtras<'_> {
+    let mut asked: BTreeMap<&PackageName, BTreeSet<ExtraName>> = BTreeMap::new();
+    loop {
+        let mut changed = false;
+        for package in &lock.packages {
+            let Some(recorded) = &package.dependencies else {
+                continue;
+            };
+            let requested: Vec<ExtraName> = asked
+                .get(&package.name)
+                .map(|e| e.iter().cloned().collect())
+                .unwrap_or_default();
+            for dependency in &recorded.requires_dist {
+                let requirement = &dependency.requirement;
+                if requirement.extras.is_empty()
+                    || !is_needed(dependency, package, &requested, lock)
+                {
+                    continue;
+                }
+                let Some(name) = lock
+                    .packages
+                    .iter()
+                    .map(|p| &p.name)
+                    .find(|name| **name == requirement.name)
+                else {
+                    continue;
+                };
+                let extras = asked.entry(name).or_default();
+                let before = extras.len();
+                extras.extend(requirement.extras.iter().cloned());
+                changed |= extras.len() > before;
+            }
+        }
+        if !changed {
+            return asked
+                .into_iter()
+                .map(|(name, extras)| (name, extras.into_iter().collect()))
+                .collect();
+        }
+    }
+}
+
+/// Whether `package` needs `dependency` somewhere the lock is for: with no extras but those
+/// `requested` of it (a dependency under `extra == "test"` is not needed unless a package in
+/// the lock asks for `[test]`), where the package's marker and one of the lock's
+/// `environments` (any, when it names none) hold.
+fn is_needed(
+    dependency: &Dependency,
+    package: &Package,
+    requested: &[ExtraName],
+    lock: &Lock,
+) -> bool {
+    let mut marker = dependency.requirement.marker.clone();
+    marker.and(package.marker.clone());
+    if !lock.environments.is_empty() {
+        let mut environments = MarkerTree::FALSE;
+        for environment in &lock.environments {
+            environments.or(environment.clone());
+        }
+        marker.and(environments);
+    }
+    // Only the extras are fixed: environment markers count as true where some environment
+    // the markers above allow makes them true.
+    marker.evaluate_extras(requested)
+}
+
+/// PEP 751 `dependencies`: for each requirement the package needs (without extras but those
+/// a package in the lock asks of it, as uv's export records them; see [`is_needed`]), the
+/// entries of the lock it can resolve to, named with as few keys as tell them apart (name;
+/// name and version; name, version and marker). Informational only, as the PEP says, yet
+/// some installers follow them (pex): `check` and `install -r` use the recorded specifiers.
+fn dependency_refs(
+    package: &Package,
+    recorded: &RecordedDependencies,
+    requested: &[ExtraName],
+    lock: &Lock,
+) -> Vec<InlineTable> {
     let mut refs: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     for dependency in &recorded.requires_dist {
+        if !is_needed(dependency, package, requested, lock) {
+            continue;
+        }
         let requirement = &dependency.requirement;
         let entries: Vec<&Package> = lock
             .packages
@@ -501,6 +592,7 @@ impl Reader<'_> {
             );
         }
         let dependencies = self.recorded_dependencies(table, &context);
+        let added_for = self.added_for(table, &context);
         Some(Entry::Files(Box::new(Package {
             name,
             version,
@@ -511,6 +603,7 @@ impl Reader<'_> {
             wheels,
             archive,
             dependencies,
+            added_for,
         })))
     }
 
@@ -581,6 +674,33 @@ impl Reader<'_> {
         }
     }
 
+    /// `[packages.tool.pinguard]`'s `added-for`: who needed a package `--add-missing` added.
+    fn added_for(&mut self, table: &Table, context: &str) -> Vec<String> {
+        let Some(item) = (|| {
+            table
+                .get("tool")?
+                .as_table()?
+                .get("pinguard")?
+                .get("added-for")
+        })() else {
+            return Vec::new();
+        };
+        let strings: Option<Vec<String>> = item.as_array().and_then(|array| {
+            array
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        });
+        strings.unwrap_or_else(|| {
+            self.problem(
+                item.span(),
+                format!("{context}.tool.pinguard: `added-for` must be an array of strings"),
+                None,
+            );
+            Vec::new()
+        })
+    }
+
     /// `[packages.tool.pinguard]`'s recorded dependencies, when present.
     fn recorded_dependencies(
         &mut self,
@@ -588,6 +708,9 @@ impl Reader<'_> {
         context: &str,
     ) -> Option<RecordedDependencies> {
         let pinguard = table.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
+        if pinguard.len() == 1 && pinguard.contains_key("added-for") {
+            return None;
+        }
         let context = format!("{context}.tool.pinguard");
         let from = self.string(pinguard, "dependencies-from", &context)?;
         let Some(provenance) = Provenance::parse(&from) else {
