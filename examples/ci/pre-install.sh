@@ -11,4 +11,4 @@ venv=${VENV:-.venv}
 "$python" -m venv "$venv"
 pinguard install pylock.toml --python "$venv/bin/python" -r requirements.txt -r test-requirements.txt
 # The project itself, without its dependencies and without fetching build requirements.
-"$venv/bin/python" -I -m pip install --no-deps --no-index --no-build-isolation -e .
+"$venv/bin/python" -I -m pip --isolated install --no-deps --no-index --no-build-isolation -e .
