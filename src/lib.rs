@@ -31,6 +31,7 @@ pub mod locker;
 pub mod marker;
 pub mod metadata;
 pub mod progress;
+pub mod provenance;
 pub mod regular_file;
 pub mod report;
 pub mod requirements;
