@@ -535,6 +535,7 @@ fn lock_pin(
         wheels: Vec::new(),
         archive: None,
         dependencies: None,
+        attestation_identities: Vec::new(),
     };
     place_files(&mut package, entries, &mut note);
     if let Some(baseline) = baseline {
@@ -542,6 +543,7 @@ fn lock_pin(
         package.sdist = baseline.sdist.clone();
         package.wheels = baseline.wheels.clone();
         package.archive = baseline.archive.clone();
+        package.attestation_identities = baseline.attestation_identities.clone();
         package.requires_python = baseline.requires_python.clone();
     }
     Ok((package, notes))

@@ -67,6 +67,9 @@ pub struct Package {
     pub archive: Option<FileEntry>,
     /// What the package depends on, when it was read (`lock --dependencies`).
     pub dependencies: Option<RecordedDependencies>,
+    /// `[[packages.attestation-identities]]`: who may publish its files (`lock
+    /// --attestations`); empty when none are recorded.
+    pub attestation_identities: Vec<crate::provenance::Identity>,
 }
 
 /// A package's dependencies as the lock records them: PEP 751's `dependencies` (references

@@ -24,6 +24,7 @@ fn sample() -> Lock {
         wheels: vec![file("oslo_config-10.7.0-py3-none-any.whl", 2)],
         archive: None,
         dependencies: None,
+        attestation_identities: Vec::new(),
     });
     lock.packages.push(Package {
         name: PackageName::from_str("local").unwrap(),
@@ -41,6 +42,7 @@ fn sample() -> Lock {
         }],
         archive: None,
         dependencies: None,
+        attestation_identities: Vec::new(),
     });
     lock.source = Some(LockSource {
         location: "upper-constraints.txt".into(),
@@ -218,5 +220,53 @@ error: not valid TOML
   |            ^ unclosed array table, expected `]`
   |
   = help: fix the syntax, or write the lock again with `pinguard lock`"
+    );
+}
+
+#[test]
+fn attestation_identities_are_written_as_pep751_tables_and_read_back() {
+    use crate::provenance::Identity;
+    let mut lock = sample();
+    lock.packages[1].attestation_identities = vec![
+        Identity::GitHub {
+            repository: "org/local".into(),
+            workflow: "release.yml".into(),
+            environment: Some("pypi".into()),
+        },
+        Identity::Google {
+            email: "ci@example.iam.gserviceaccount.com".into(),
+        },
+    ];
+    let text = to_toml(&lock);
+    let expected = r#"[[packages.attestation-identities]]
+kind = "GitHub"
+environment = "pypi"
+repository = "org/local"
+workflow = "release.yml"
+
+[[packages.attestation-identities]]
+kind = "Google"
+email = "ci@example.iam.gserviceaccount.com"
+"#;
+    assert!(text.contains(expected), "{text}");
+    assert_eq!(from_toml("pylock.toml", &text).unwrap(), lock);
+}
+
+#[test]
+fn an_identity_pinguard_cannot_verify_is_refused_with_its_line() {
+    let text = r#"lock-version = "1.0"
+created-by = "other"
+
+[[packages]]
+name = "a"
+version = "1"
+sdist = { name = "a-1.tar.gz", url = "https://x/a-1.tar.gz", hashes = { sha256 = "0000000000000000000000000000000000000000000000000000000000000000" } }
+
+[[packages.attestation-identities]]
+kind = "ActiveState"
+"#;
+    assert_eq!(
+        problems(text),
+        ["9: packages[0] (`a`): attestation identity: kind `ActiveState` cannot be verified"]
     );
 }
