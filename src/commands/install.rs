@@ -19,6 +19,7 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
         python,
         system,
         requirements,
+        attestations,
         network,
         pip_args,
     } = args;
@@ -47,6 +48,16 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
             package.display_name(),
             target.label()
         ));
+    }
+    let attestations = crate::settings::AttestationSettings::resolve(attestations)?;
+    if let Some(status) = super::provenance::hold(
+        &selection.files,
+        &attestations,
+        &guard,
+        "nothing was installed",
+        reporter,
+    ) {
+        return Ok(status);
     }
     let python = target
         .interpreter()

@@ -10,6 +10,8 @@
 //! Attestations are found by the index ([`crate::index`]): the simple API's `provenance` URL
 //! (PEP 740), else the Integrity API route.
 
+pub mod check;
+pub mod find;
 pub mod identity;
 pub mod verify;
 
