@@ -391,7 +391,11 @@ pub struct TrustArgs {
 pub struct AttestationArgs {
     /// Refuse these packages (comma-separated names, or `all`) when the lock records no
     /// attestation identity for them. Packages with recorded identities are always checked.
-    #[arg(long, value_name = "NAME,...|all", env = "PINGUARD_REQUIRE_ATTESTATIONS")]
+    #[arg(
+        long,
+        value_name = "NAME,...|all",
+        env = "PINGUARD_REQUIRE_ATTESTATIONS"
+    )]
     pub require_attestations: Option<String>,
     /// Sigstore trust.
     #[command(flatten)]

@@ -40,9 +40,13 @@ pub fn run(args: FetchArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     };
     let guard = super::GuardNetwork::resolve(network)?;
     let attestations = crate::settings::AttestationSettings::resolve(attestations)?;
-    if let Some(status) =
-        super::provenance::hold(&files, &attestations, &guard, "nothing was fetched", reporter)
-    {
+    if let Some(status) = super::provenance::hold(
+        &files,
+        &attestations,
+        &guard,
+        "nothing was fetched",
+        reporter,
+    ) {
         return Ok(status);
     }
     let options = FetchOptions {

@@ -52,7 +52,14 @@ pub(super) fn record_identities(
             })
         })
         .collect();
-    let outcomes = check_all(&subjects, index.http(), index.cache(), &keys, false, concurrency);
+    let outcomes = check_all(
+        &subjects,
+        index.http(),
+        index.cache(),
+        &keys,
+        false,
+        concurrency,
+    );
     let mut status = ExitStatus::Success;
     let mut recorded: BTreeMap<usize, Vec<Identity>> = BTreeMap::new();
     let mut offset = 0;
@@ -73,10 +80,10 @@ pub(super) fn record_identities(
         reporter.error("attestations did not verify; nothing was written");
         return status;
     }
-    reporter.info(&format!(
-        "attestations: {} of {} packages attested",
+    reporter.summary(&format!(
+        "Attestations: {} of {} attested, their publishers recorded",
         recorded.len(),
-        lock.packages.len()
+        crate::report::count(lock.packages.len(), "package"),
     ));
     for (i, identities) in recorded {
         lock.packages[i].attestation_identities = identities;
@@ -91,7 +98,10 @@ fn page_links(lock: &Lock, index: &Index) -> BTreeMap<String, String> {
         .par_iter()
         .filter_map(|package| {
             let version = package.version.clone()?;
-            index.project(&package.name, &|v| *v == version).ok().flatten()
+            index
+                .project(&package.name, &|v| *v == version)
+                .ok()
+                .flatten()
         })
         .flat_map_iter(|project| {
             project
@@ -211,8 +221,14 @@ pub(super) fn hold(
     }
     if !subjects.is_empty() {
         let keys = keys(&settings.root, reporter)?;
-        let outcomes =
-            check_all(&subjects, &guard.http, &guard.cache, &keys, true, guard.concurrency);
+        let outcomes = check_all(
+            &subjects,
+            &guard.http,
+            &guard.cache,
+            &keys,
+            true,
+            guard.concurrency,
+        );
         for (subject, outcome) in subjects.iter().zip(&outcomes) {
             status = status.max(refuse(subject, outcome, reporter));
         }
@@ -381,7 +397,11 @@ fn file_json(subject: &Subject<'_>, outcome: &Outcome) -> Value {
         Outcome::Failed {
             failures, proven, ..
         } => (
-            if proven.is_some() { "identity-changed" } else { "refused" },
+            if proven.is_some() {
+                "identity-changed"
+            } else {
+                "refused"
+            },
             json!({
                 "proven_identity": proven,
                 "failures": failures.iter().map(|f| json!({"check": f.check.to_string(), "detail": f.detail})).collect::<Vec<_>>(),

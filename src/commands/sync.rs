@@ -90,9 +90,13 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
 
     let guard = super::GuardNetwork::resolve(network)?;
     let attestations = crate::settings::AttestationSettings::resolve(attestations)?;
-    if let Some(status) =
-        super::provenance::hold(&to_install, &attestations, &guard, "nothing was changed", reporter)
-    {
+    if let Some(status) = super::provenance::hold(
+        &to_install,
+        &attestations,
+        &guard,
+        "nothing was changed",
+        reporter,
+    ) {
         return Ok(status);
     }
     if !to_install.is_empty() {

@@ -113,7 +113,13 @@ fn check_one(
         },
         FileProvenance::Failed(failures) => Outcome::Failed {
             proven: expected.and_then(|_| {
-                match verify_file(keys, &fetched.provenance, &subject.file.name, &subject.file.sha256, None) {
+                match verify_file(
+                    keys,
+                    &fetched.provenance,
+                    &subject.file.name,
+                    &subject.file.sha256,
+                    None,
+                ) {
                     FileProvenance::Verified(verified) => Some(verified.identity),
                     FileProvenance::Failed(_) => None,
                 }

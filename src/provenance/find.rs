@@ -86,12 +86,11 @@ pub fn fetch(
     url: &SafeUrl,
     filename: &str,
 ) -> Result<Option<Fetched>, FindError> {
-    let page = fetch_page(http, cache, url, INTEGRITY_MEDIA_TYPE).map_err(|source| {
-        FindError::Fetch {
+    let page =
+        fetch_page(http, cache, url, INTEGRITY_MEDIA_TYPE).map_err(|source| FindError::Fetch {
             filename: filename.to_owned(),
             source,
-        }
-    })?;
+        })?;
     let Some(page) = page else { return Ok(None) };
     let provenance = Provenance::from_json(&page.body).map_err(|source| FindError::Parse {
         filename: filename.to_owned(),

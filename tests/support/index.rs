@@ -8,7 +8,10 @@
 //!   HTML and PEP 691 JSON (api-version 1.1), chosen by `Accept`;
 //! - `/files/<filename>` (range-capable) and `/files/<filename>.metadata`;
 //! - `/pypi/<name>/json` and `/pypi/<name>/<version>/json`: Warehouse's
-//!   JSON API.
+//!   JSON API;
+//! - `/integrity/<name>/<version>/<filename>/provenance`: PEP 740's
+//!   Integrity API, for files given a provenance object, linked from the
+//!   pages (`provenance` key, `data-provenance`) unless told otherwise.
 //!
 //! Only canonical URLs are served: normalized names, with the trailing
 //! slash. [`TestIndex`] can then tamper with what it serves.
@@ -43,6 +46,15 @@ pub struct DistFile {
     /// The size published; set by [`TestIndex::tamper`] to the original.
     published_size: Option<usize>,
     core_metadata: Option<Vec<u8>>,
+    provenance: Option<ServedProvenance>,
+}
+
+/// A PEP 740 provenance object served for a file.
+#[derive(Clone, Debug)]
+struct ServedProvenance {
+    body: Vec<u8>,
+    /// Whether the pages link it (else only the Integrity API route serves it).
+    linked: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -69,7 +81,28 @@ impl DistFile {
             hash: PublishedHash::Actual,
             published_size: None,
             core_metadata: None,
+            provenance: None,
         }
+    }
+
+    /// Serves `body` as the file's provenance (the Integrity API's answer),
+    /// linked from the pages as PEP 740 says.
+    pub fn provenance(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.provenance = Some(ServedProvenance {
+            body: body.into(),
+            linked: true,
+        });
+        self
+    }
+
+    /// Serves `body` at the Integrity API route only: the pages do not
+    /// link it, as on mirrors that drop the key.
+    pub fn provenance_unlinked(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.provenance = Some(ServedProvenance {
+            body: body.into(),
+            linked: false,
+        });
+        self
     }
 
     /// The file a [`WheelBuilder`] builds. The index publishes no
@@ -404,6 +437,43 @@ impl TestIndex {
         if let Some(metadata) = &file.core_metadata {
             site.route(format!("{path}.metadata"), Resource::file(metadata.clone()));
         }
+        if let Some(provenance) = &file.provenance {
+            self.index.site().route(
+                self.integrity_path(file),
+                Resource::new(INTEGRITY_V1_JSON, provenance.body.clone()),
+            );
+        }
+    }
+
+    /// `/integrity/<name>/<version>/<filename>/provenance`.
+    fn integrity_path(&self, file: &DistFile) -> String {
+        format!(
+            "/integrity/{}/{}/{}/provenance",
+            normalize_name(&file.project),
+            file.version_or_panic(),
+            file.filename
+        )
+    }
+
+    /// The Integrity API URL of a file.
+    pub fn provenance_url(&self, filename: &str) -> String {
+        self.index.url(&self.integrity_path(self.file(filename)))
+    }
+
+    /// Changes the provenance the index serves for a file (`None`: it has
+    /// none any more, 404), as PEP 740 allows an index to do.
+    pub fn set_provenance(&mut self, filename: &str, body: Option<Vec<u8>>) {
+        let path = self.integrity_path(self.file(filename));
+        match body {
+            Some(body) => {
+                self.index
+                    .site()
+                    .route(path, Resource::new(INTEGRITY_V1_JSON, body));
+            }
+            None => {
+                self.index.site().remove(&path);
+            }
+        }
     }
 
     /// (Re)writes every page from `self.files`.
@@ -506,6 +576,10 @@ impl TestIndex {
             if let Some(reason) = &file.yanked {
                 attributes.push_str(&format!(" data-yanked=\"{}\"", html_escape(reason)));
             }
+            if file.provenance.as_ref().is_some_and(|p| p.linked) {
+                let url = self.provenance_url(&file.filename);
+                attributes.push_str(&format!(" data-provenance=\"{}\"", html_escape(&url)));
+            }
             if let Some(metadata) = &file.core_metadata {
                 // PEP 714 renamed the attribute; both are served, as PyPI does.
                 let value = format!("sha256={}", sha256_hex(metadata));
@@ -543,6 +617,9 @@ impl TestIndex {
                 }
                 if let Some(time) = &file.upload_time {
                     entry["upload-time"] = Value::from(time.as_str());
+                }
+                if file.provenance.as_ref().is_some_and(|p| p.linked) {
+                    entry["provenance"] = Value::from(self.provenance_url(&file.filename));
                 }
                 entry
             })
@@ -649,6 +726,9 @@ impl TestIndex {
         })
     }
 }
+
+/// The Integrity API's media type (PEP 740).
+const INTEGRITY_V1_JSON: &str = "application/vnd.pypi.integrity.v1+json";
 
 /// `/files/<filename>`.
 pub fn file_path(filename: &str) -> String {
