@@ -35,15 +35,15 @@ pub enum FindError {
         /// The file.
         filename: String,
         /// Why.
-        source: IndexError,
+        source: Box<IndexError>,
     },
     /// The object is not PEP 740 JSON.
     #[error("the provenance of {filename} at {url} is unreadable: {source}")]
     Parse {
         /// The file.
         filename: String,
-        /// Where.
-        url: SafeUrl,
+        /// Where (credentials masked).
+        url: String,
         /// Why.
         source: ProvenanceError,
     },
@@ -89,12 +89,12 @@ pub fn fetch(
     let page =
         fetch_page(http, cache, url, INTEGRITY_MEDIA_TYPE).map_err(|source| FindError::Fetch {
             filename: filename.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
     let Some(page) = page else { return Ok(None) };
     let provenance = Provenance::from_json(&page.body).map_err(|source| FindError::Parse {
         filename: filename.to_owned(),
-        url: url.clone(),
+        url: url.to_string(),
         source,
     })?;
     Ok(Some(Fetched {
