@@ -14,6 +14,7 @@ pub mod check;
 pub mod find;
 pub mod identity;
 pub mod verify;
+pub mod watch;
 
 use serde_json::Value;
 
