@@ -231,6 +231,12 @@ pub struct VerifyArgs {
     /// How to print the result.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub format: OutputFormat,
+    /// What attestations must prove (files of packages with recorded identities).
+    #[command(flatten)]
+    pub attestations: AttestationArgs,
+    /// How to reach the index for attestations.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 /// Which environment files are chosen for.

@@ -356,3 +356,34 @@ fn provenance_shows_who_published_each_locked_file() {
     );
     assert_eq!(file["provenance_url"], index.provenance_url(WHEEL));
 }
+
+#[test]
+fn verify_holds_matching_files_to_the_locked_identity() {
+    let index = real_index();
+    let dir = scratch();
+    locked_wheel(dir.path(), &index);
+    assert_eq!(fetch(dir.path(), &[]).code, 0);
+    let verify = [
+        "verify",
+        "pylock.toml",
+        "wheels",
+        "--trusted-root",
+        "staging",
+    ];
+    let run = pinguard(dir.path(), &verify);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lock_text =
+        read(dir.path(), "pylock.toml").replace("william@yossarian.net", "mallory@example.com");
+    write(dir.path(), "pylock.toml", lock_text);
+    let run = pinguard(dir.path(), &verify);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: rfc8785==0.1.2: {WHEEL}: identity changed: the lock records Google \
+             mallory@example.com, its attestation is from Google william@yossarian.net\n\
+             error: files match the lock but their attestations do not hold\n"
+        )),
+        "{}",
+        run.stderr
+    );
+}
