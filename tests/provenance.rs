@@ -387,3 +387,76 @@ fn verify_holds_matching_files_to_the_locked_identity() {
         run.stderr
     );
 }
+
+#[test]
+fn a_package_locked_anew_keeps_its_recorded_publisher() {
+    let index = real_index();
+    let dir = scratch();
+    locked_wheel(dir.path(), &index);
+    let url = index.simple_url();
+    let run = pinguard(
+        dir.path(),
+        &[
+            "lock",
+            "upper-constraints.txt",
+            "--index-url",
+            &url,
+            "--refresh-package",
+            "rfc8785",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        read(dir.path(), "pylock.toml")
+            .contains("[[packages.attestation-identities]]\nkind = \"Google\"\nemail = \"william@yossarian.net\"\n")
+    );
+}
+
+#[test]
+fn relocking_with_attestations_reports_a_publisher_whose_attestations_disappeared() {
+    let mut index = real_index();
+    let dir = scratch();
+    locked_wheel(dir.path(), &index);
+    index.set_provenance(WHEEL, None);
+    let run = lock(dir.path(), &index, "rfc8785===0.1.2\n", true);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "warning: rfc8785==0.1.2: its publisher changed: the previous lock recorded Google \
+             william@yossarian.net, its files now carry no attestation\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn sync_installs_nothing_when_an_attestation_no_longer_holds() {
+    let mut index = real_index();
+    let dir = scratch();
+    locked_wheel(dir.path(), &index);
+    let Some(venv) = Venv::fresh(&dir.path().join("venv")) else {
+        return;
+    };
+    let python = venv.python().display().to_string();
+    index.set_provenance(WHEEL, None);
+    let sync = [
+        "sync",
+        "pylock.toml",
+        "--python",
+        &python,
+        "--trusted-root",
+        "staging",
+    ];
+    let run = pinguard(dir.path(), &sync);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.ends_with(&format!(
+            "error: rfc8785==0.1.2: {WHEEL} has no attestation; the lock records Google \
+             william@yossarian.net\nerror: nothing was changed\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(venv.installed().iter().all(|p| !p.starts_with("rfc8785")));
+}

@@ -248,6 +248,14 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             return Ok(status);
         }
     }
+    if let Some(previous) = &previous {
+        super::provenance::compare_identities(
+            previous,
+            &mut lock,
+            settings.attestations.is_some(),
+            reporter,
+        );
+    }
     lock.source = Some(LockSource {
         location: source_location(&settings.source, lock_dir.as_deref()),
         sha256: requirements.source_sha256,

@@ -85,10 +85,55 @@ pub(super) fn record_identities(
         recorded.len(),
         crate::report::count(lock.packages.len(), "package"),
     ));
-    for (i, identities) in recorded {
-        lock.packages[i].attestation_identities = identities;
+    // What verified now replaces what a reused entry held (compare_identities reports it).
+    for (i, package) in lock.packages.iter_mut().enumerate() {
+        package.attestation_identities = recorded.remove(&i).unwrap_or_default();
     }
     ExitStatus::Success
+}
+
+/// Identities are pinned per project, across versions: without `--attestations`, a package
+/// the previous lock recorded identities for keeps them (a re-locked or upgraded version must
+/// still come from that publisher); with it, a package whose publisher changed or whose new
+/// files carry no attestation any more is reported (the downgrade uv#9122 asks to catch).
+pub(super) fn compare_identities(
+    previous: &Lock,
+    lock: &mut Lock,
+    attested: bool,
+    reporter: &Reporter,
+) {
+    for package in &mut lock.packages {
+        let Some(before) = previous
+            .packages
+            .iter()
+            .find(|p| p.name == package.name && !p.attestation_identities.is_empty())
+        else {
+            continue;
+        };
+        let old = &before.attestation_identities;
+        if !attested {
+            if package.attestation_identities.is_empty() {
+                package.attestation_identities = old.clone();
+            }
+            continue;
+        }
+        if package.attestation_identities == *old {
+            continue;
+        }
+        let now = if package.attestation_identities.is_empty() {
+            "its files now carry no attestation".to_owned()
+        } else {
+            format!(
+                "its files now prove {}",
+                describe(&package.attestation_identities)
+            )
+        };
+        reporter.warn(&format!(
+            "{}: its publisher changed: the previous lock recorded {}, {now}",
+            package.display_name(),
+            describe(old)
+        ));
+    }
 }
 
 /// The simple API's provenance URLs by file name (what the cached pages say).
