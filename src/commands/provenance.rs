@@ -351,45 +351,55 @@ pub fn run(args: ProvenanceArgs, reporter: &Reporter) -> anyhow::Result<ExitStat
             })
         })
         .collect();
-    let outcomes: Vec<Outcome> = subjects
+    let outcomes = check_all(
+        &subjects,
+        &guard.http,
+        &guard.cache,
+        &keys,
+        true,
+        guard.concurrency,
+    );
+    let status = subjects
         .iter()
-        .map(|subject| {
+        .zip(&outcomes)
+        .map(|(subject, outcome)| {
             let recorded = !subject.package.attestation_identities.is_empty();
-            let one = std::slice::from_ref(subject);
-            check_all(one, &guard.http, &guard.cache, &keys, recorded, 1)
-                .pop()
-                .expect("one outcome per subject")
+            match outcome {
+                Outcome::Verified { .. } => ExitStatus::Success,
+                Outcome::NoAttestation if !recorded => ExitStatus::Success,
+                Outcome::Unreachable(_) => ExitStatus::Error,
+                _ => ExitStatus::Failure,
+            }
         })
-        .collect();
-    let mut status = ExitStatus::Success;
-    for (subject, outcome) in subjects.iter().zip(&outcomes) {
-        let recorded = !subject.package.attestation_identities.is_empty();
-        status = status.max(match outcome {
-            Outcome::Verified { .. } => ExitStatus::Success,
-            Outcome::NoAttestation if !recorded => ExitStatus::Success,
-            Outcome::Unreachable(_) => ExitStatus::Error,
-            _ => ExitStatus::Failure,
-        });
-    }
+        .max()
+        .unwrap_or(ExitStatus::Success);
+    print_outcomes(format, &subjects, &outcomes)?;
+    Ok(status)
+}
+
+fn print_outcomes(
+    format: crate::cli::OutputFormat,
+    subjects: &[Subject<'_>],
+    outcomes: &[Outcome],
+) -> std::io::Result<()> {
     match format {
         crate::cli::OutputFormat::Json => {
             let files: Vec<Value> = subjects
                 .iter()
-                .zip(&outcomes)
+                .zip(outcomes)
                 .map(|(s, o)| file_json(s, o))
                 .collect();
             let document = json!({"version": 1, "files": files});
-            super::write_stdout(format!("{document:#}\n").as_bytes())?;
+            super::write_stdout(format!("{document:#}\n").as_bytes())
         }
         crate::cli::OutputFormat::Human => {
             let mut text = String::new();
-            for (subject, outcome) in subjects.iter().zip(&outcomes) {
+            for (subject, outcome) in subjects.iter().zip(outcomes) {
                 text.push_str(&file_line(subject, outcome));
             }
-            super::write_stdout(text.as_bytes())?;
+            super::write_stdout(text.as_bytes())
         }
     }
-    Ok(status)
 }
 
 fn file_line(subject: &Subject<'_>, outcome: &Outcome) -> String {

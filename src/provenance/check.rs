@@ -49,9 +49,9 @@ pub enum Outcome {
     Unreachable(FindError),
 }
 
-/// Checks each subject's provenance, `concurrency` at a time. With `expected`, the identities
-/// an attestation must match are the package's recorded ones; without, the publisher the
-/// index claims (proven by the certificate).
+/// Checks each subject's provenance, `concurrency` at a time. With `use_recorded`, the
+/// identities an attestation must match are its package's recorded ones when it has any;
+/// otherwise the publisher the index claims (proven by the certificate).
 pub fn check_all(
     subjects: &[Subject<'_>],
     http: &HttpClient,
@@ -69,7 +69,8 @@ pub fn check_all(
         subjects
             .par_iter()
             .map(|subject| {
-                let expected = use_recorded.then_some(&subject.package.attestation_identities[..]);
+                let recorded = &subject.package.attestation_identities[..];
+                let expected = (use_recorded && !recorded.is_empty()).then_some(recorded);
                 check_one(subject, http, cache, keys, expected)
             })
             .collect()
