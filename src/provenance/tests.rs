@@ -85,6 +85,14 @@ fn own() -> Identity {
     github("trailofbits/pypi-attestations", "release.yml")
 }
 
+/// The whole reason, as users read it.
+fn reason(result: Result<Verified, Failure>) -> String {
+    match result {
+        Ok(verified) => panic!("verified: {verified:?}"),
+        Err(failure) => failure.to_string(),
+    }
+}
+
 fn refused(result: Result<Verified, Failure>) -> Check {
     match result {
         Ok(verified) => panic!("verified: {verified:?}"),
@@ -193,7 +201,12 @@ fn file_with_a_flipped_byte_fails_the_subject_digest() {
     artifact[100] ^= 1;
     let flipped = Sha256::of(&artifact).to_string();
     let result = check(TrustRoot::Production, &publish(), SDIST, &flipped, own());
-    assert_eq!(refused(result), Check::SubjectDigest);
+    assert_eq!(
+        reason(result),
+        format!(
+            "subject digest check failed: the statement's sha256 is {SDIST_SHA}, the locked one is {flipped}"
+        )
+    );
 }
 
 #[test]
@@ -205,7 +218,11 @@ fn other_file_name_fails_the_subject_name() {
         SDIST_SHA,
         own(),
     );
-    assert_eq!(refused(result), Check::SubjectName);
+    assert_eq!(
+        reason(result),
+        "subject name check failed: the statement is about pypi_attestations-0.0.19.tar.gz, \
+         not pypi_attestations-0.0.20.tar.gz"
+    );
 }
 
 #[test]
@@ -255,13 +272,36 @@ fn other_publisher_fails_the_identity() {
         RFC_SHA,
         google("someone@example.com"),
     );
-    assert_eq!(refused(result), Check::Identity);
+    assert_eq!(
+        reason(result),
+        "identity check failed: Google someone@example.com: the certificate's email is \
+         william@yossarian.net, the publisher's is someone@example.com"
+    );
+    let result = check(
+        TrustRoot::Production,
+        &publish(),
+        SDIST,
+        SDIST_SHA,
+        github("trailofbits/pypi-attestations", "wrong.yml"),
+    );
+    assert_eq!(
+        reason(result),
+        "identity check failed: GitHub trailofbits/pypi-attestations workflow wrong.yml: the \
+         certificate's Build Config URI is https://github.com/trailofbits/pypi-attestations/\
+         .github/workflows/release.yml@refs/tags/v0.0.19, the publisher's is \
+         https://github.com/trailofbits/pypi-attestations/.github/workflows/wrong.yml@…"
+    );
 }
 
 #[test]
 fn other_sigstore_instance_is_refused() {
     let result = check(TrustRoot::Staging, &publish(), SDIST, SDIST_SHA, own());
-    assert_eq!(refused(result), Check::Log);
+    assert_eq!(
+        reason(result),
+        "transparency log check failed: the entry is in log \
+         wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=, which the trusted root does not hold \
+         (a signature of another Sigstore instance?)"
+    );
     let email = json("rfc8785-0.1.2-py3-none-any.whl.publish.attestation");
     let result = check(
         TrustRoot::Production,
@@ -343,7 +383,11 @@ fn spliced_log_entry_or_certificate_fails() {
 #[test]
 fn slsa_provenance_is_not_the_publish_attestation() {
     let result = check(TrustRoot::Production, &slsa(), SDIST, SDIST_SHA, own());
-    assert_eq!(refused(result), Check::PredicateType);
+    assert_eq!(
+        reason(result),
+        "predicate type check failed: https://slsa.dev/provenance/v1 is not the PyPI publish \
+         attestation (https://docs.pypi.org/attestations/publish/v1)"
+    );
 }
 
 #[test]
