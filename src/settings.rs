@@ -559,13 +559,14 @@ pub fn trust_root(args: TrustArgs) -> Result<crate::provenance::TrustRoot, Setti
     Ok(match args.trusted_root.as_deref() {
         None => TrustRoot::Production,
         Some("staging") => TrustRoot::Staging,
-        Some(path) => {
-            TrustRoot::Custom(fs_err::read_to_string(path).map_err(|e| SettingsError {
+        Some(path) => TrustRoot::Custom {
+            path: path.to_owned(),
+            json: fs_err::read_to_string(path).map_err(|e| SettingsError {
                 what: "--trusted-root".into(),
                 value: path.to_owned(),
                 reason: e.to_string(),
-            })?)
-        }
+            })?,
+        },
     })
 }
 

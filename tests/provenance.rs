@@ -460,3 +460,34 @@ fn sync_installs_nothing_when_an_attestation_no_longer_holds() {
     );
     assert!(venv.installed().iter().all(|p| !p.starts_with("rfc8785")));
 }
+
+#[test]
+fn a_trusted_root_can_be_given_as_a_file_and_a_missing_one_is_named() {
+    let index = real_index();
+    let dir = scratch();
+    locked_wheel(dir.path(), &index);
+    let root = format!("{FIXTURES}/trusted_root.staging.json");
+    let run = pinguard(dir.path(), &["provenance", "--trusted-root", &root]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = pinguard(
+        dir.path(),
+        &["provenance", "--trusted-root", "missing.json"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .starts_with("error: --trusted-root `missing.json` is not valid: "),
+        "{}",
+        run.stderr
+    );
+    write(dir.path(), "bad.json", "{}");
+    let run = pinguard(dir.path(), &["provenance", "--trusted-root", "bad.json"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: the trusted root bad.json is not usable: "),
+        "{}",
+        run.stderr
+    );
+}

@@ -40,15 +40,24 @@ pub enum TrustRoot {
     /// Sigstore's staging instance (test signatures): embedded.
     Staging,
     /// A `trusted_root.json` read from a file.
-    Custom(String),
+    Custom {
+        /// The file, for messages.
+        path: String,
+        /// Its text.
+        json: String,
+    },
 }
 
 /// Why a trusted root could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the trusted root is not usable: {0}; give a Sigstore trusted_root.json (protobuf-specs JSON)"
+    "the trusted root {name} is not usable: {reason}; give a Sigstore trusted_root.json \
+     (protobuf-specs JSON)"
 )]
-pub struct TrustRootError(String);
+pub struct TrustRootError {
+    name: String,
+    reason: String,
+}
 
 /// The keys of one trusted root, ready to verify many attestations (shared across threads).
 pub struct Keys {
@@ -59,13 +68,17 @@ pub struct Keys {
 impl Keys {
     /// Loads the trusted root.
     pub fn new(root: &TrustRoot) -> Result<Self, TrustRootError> {
-        let json = match root {
-            TrustRoot::Production => PRODUCTION_ROOT,
-            TrustRoot::Staging => STAGING_ROOT,
-            TrustRoot::Custom(json) => json.as_str(),
+        let (name, json) = match root {
+            TrustRoot::Production => ("(embedded, production)", PRODUCTION_ROOT),
+            TrustRoot::Staging => ("(embedded, staging)", STAGING_ROOT),
+            TrustRoot::Custom { path, json } => (path.as_str(), json.as_str()),
         };
-        let root = TrustedRoot::from_json(json).map_err(|e| TrustRootError(e.to_string()))?;
-        let verifier = Verifier::new(&root).map_err(|e| TrustRootError(e.to_string()))?;
+        let error = |e: &dyn std::fmt::Display| TrustRootError {
+            name: name.to_owned(),
+            reason: e.to_string(),
+        };
+        let root = TrustedRoot::from_json(json).map_err(|e| error(&e))?;
+        let verifier = Verifier::new(&root).map_err(|e| error(&e))?;
         Ok(Self { root, verifier })
     }
 }
