@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use support::cli::{Pinguard, Run, scratch, write};
+use support::dist::SdistBuilder;
 use support::index::{DistFile, IndexBuilder, TestIndex};
 use support::python::Venv;
 
@@ -99,11 +100,47 @@ fn lock_with_attestations_records_the_publisher_of_each_package() {
         ),
         "{text}"
     );
-    // The simple API linked the provenance: the Integrity API route was asked once, by that link.
-    let asked = index.server().requests_to(&format!(
+    // The simple API linked the provenance: that link was read, not the Integrity API route.
+    assert_links_were_read(&index);
+}
+
+fn assert_links_were_read(index: &TestIndex) {
+    let linked = index
+        .server()
+        .requests_to(&format!("/files/{SDIST}.provenance"));
+    let integrity = index.server().requests_to(&format!(
         "/integrity/pypi-attestations/0.0.19/{SDIST}/provenance"
     ));
-    assert_eq!(asked.len(), 1);
+    assert_eq!((linked.len(), integrity.len()), (1, 0));
+}
+
+#[test]
+fn lock_reads_data_provenance_from_html_pages() {
+    let index = real_index();
+    index.site().set_html_only(true);
+    let dir = scratch();
+    let run = lock(dir.path(), &index, "pypi-attestations===0.0.19\n", false);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(read(dir.path(), "pylock.toml").contains("workflow = \"release.yml\"\n"));
+    assert_links_were_read(&index);
+}
+
+#[test]
+fn files_of_a_package_some_attested_and_some_not_are_reported_and_no_identity_recorded() {
+    let mut index = real_index();
+    index.add_file(DistFile::sdist(&SdistBuilder::new("rfc8785", "0.1.2")));
+    let dir = scratch();
+    let run = lock(dir.path(), &index, "rfc8785===0.1.2\n", true);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.starts_with(
+            "warning: rfc8785==0.1.2: rfc8785-0.1.2.tar.gz not attested while the other files \
+             are (Google william@yossarian.net); no identity recorded\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!read(dir.path(), "pylock.toml").contains("attestation-identities"));
 }
 
 #[test]

@@ -10,8 +10,9 @@
 //! - `/pypi/<name>/json` and `/pypi/<name>/<version>/json`: Warehouse's
 //!   JSON API;
 //! - `/integrity/<name>/<version>/<filename>/provenance`: PEP 740's
-//!   Integrity API, for files given a provenance object, linked from the
-//!   pages (`provenance` key, `data-provenance`) unless told otherwise.
+//!   Integrity API, for files given a provenance object; unless told
+//!   otherwise the pages link it (`provenance` key, `data-provenance`) at
+//!   `/files/<filename>.provenance`, so that tests can tell which was read.
 //!
 //! Only canonical URLs are served: normalized names, with the trailing
 //! slash. [`TestIndex`] can then tamper with what it serves.
@@ -438,11 +439,18 @@ impl TestIndex {
             site.route(format!("{path}.metadata"), Resource::file(metadata.clone()));
         }
         if let Some(provenance) = &file.provenance {
-            self.index.site().route(
-                self.integrity_path(file),
-                Resource::new(INTEGRITY_V1_JSON, provenance.body.clone()),
-            );
+            let resource = Resource::new(INTEGRITY_V1_JSON, provenance.body.clone());
+            if provenance.linked {
+                site.route(format!("{path}.provenance"), resource.clone());
+            }
+            self.index.site().route(self.integrity_path(file), resource);
         }
+    }
+
+    /// The URL the pages link a file's provenance at.
+    fn provenance_link(&self, filename: &str) -> String {
+        self.files_server()
+            .url(&format!("{}.provenance", file_path(filename)))
     }
 
     /// `/integrity/<name>/<version>/<filename>/provenance`.
@@ -463,15 +471,21 @@ impl TestIndex {
     /// Changes the provenance the index serves for a file (`None`: it has
     /// none any more, 404), as PEP 740 allows an index to do.
     pub fn set_provenance(&mut self, filename: &str, body: Option<Vec<u8>>) {
-        let path = self.integrity_path(self.file(filename));
-        match body {
-            Some(body) => {
-                self.index
-                    .site()
-                    .route(path, Resource::new(INTEGRITY_V1_JSON, body));
-            }
-            None => {
-                self.index.site().remove(&path);
+        let paths = [
+            (self.index.site(), self.integrity_path(self.file(filename))),
+            (
+                self.files_server().site(),
+                format!("{}.provenance", file_path(filename)),
+            ),
+        ];
+        for (site, path) in paths {
+            match &body {
+                Some(body) => {
+                    site.route(path, Resource::new(INTEGRITY_V1_JSON, body.clone()));
+                }
+                None => {
+                    site.remove(&path);
+                }
             }
         }
     }
@@ -577,7 +591,7 @@ impl TestIndex {
                 attributes.push_str(&format!(" data-yanked=\"{}\"", html_escape(reason)));
             }
             if file.provenance.as_ref().is_some_and(|p| p.linked) {
-                let url = self.provenance_url(&file.filename);
+                let url = self.provenance_link(&file.filename);
                 attributes.push_str(&format!(" data-provenance=\"{}\"", html_escape(&url)));
             }
             if let Some(metadata) = &file.core_metadata {
@@ -619,7 +633,7 @@ impl TestIndex {
                     entry["upload-time"] = Value::from(time.as_str());
                 }
                 if file.provenance.as_ref().is_some_and(|p| p.linked) {
-                    entry["provenance"] = Value::from(self.provenance_url(&file.filename));
+                    entry["provenance"] = Value::from(self.provenance_link(&file.filename));
                 }
                 entry
             })
