@@ -275,8 +275,15 @@ pub fn verify(
         .map_err(failure_of)?;
     let certificate = result
         .certificate()
-        .filter(|_| result.certificate_verified() && result.tlog_verified())
-        .ok_or_else(|| Failure::new(Check::Chain, "the certificate was not verified"))?;
+        .filter(|_| {
+            result.certificate_verified() && result.sct_verified() && result.tlog_verified()
+        })
+        .ok_or_else(|| {
+            Failure::new(
+                Check::Chain,
+                "the certificate, its SCT or the log entry was not verified",
+            )
+        })?;
     let identity = match_identity(certificate, identities)?;
     Ok(Verified {
         identity: identity.clone(),
