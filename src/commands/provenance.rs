@@ -13,6 +13,7 @@ use crate::guard::Locked;
 use crate::index::Index;
 use crate::lock::{Lock, Package};
 use crate::provenance::check::{Outcome, Subject, check_all};
+use crate::provenance::record::{Decision, decide};
 use crate::provenance::{Identity, Keys, TrustRoot};
 use crate::report::Reporter;
 use crate::settings::{AttestationSettings, NetworkSettings};
@@ -164,53 +165,56 @@ fn package_identities(
     outcomes: &[Outcome],
     reporter: &Reporter,
 ) -> Result<Vec<Identity>, ExitStatus> {
-    let mut identities: BTreeMap<Identity, Vec<&str>> = BTreeMap::new();
-    let mut unattested = Vec::new();
-    let mut status = ExitStatus::Success;
-    for (subject, outcome) in files.iter().zip(outcomes) {
-        let name = subject.file.name.as_str();
-        match outcome {
-            Outcome::Verified { verified, .. } => {
-                identities
-                    .entry(verified.identity.clone())
-                    .or_default()
-                    .push(name);
+    let pairs: Vec<(&str, &Outcome)> = files
+        .iter()
+        .map(|subject| subject.file.name.as_str())
+        .zip(outcomes)
+        .collect();
+    match decide(&pairs) {
+        Decision::Identities(identities) => {
+            if identities.len() > 1 {
+                let each: Vec<String> = identities
+                    .iter()
+                    .map(|(identity, files)| format!("{identity} ({})", files.join(", ")))
+                    .collect();
+                reporter.warn(&format!(
+                    "{}: its files were published by different identities: {}; all are recorded",
+                    package.display_name(),
+                    each.join("; ")
+                ));
             }
-            Outcome::NoAttestation => unattested.push(name),
-            Outcome::Failed { failures, .. } => {
-                report_failures(package, name, failures, reporter);
-                status = status.max(ExitStatus::Failure);
+            Ok(identities.into_keys().collect())
+        }
+        Decision::Unattested => Ok(Vec::new()),
+        Decision::Mixed {
+            attested,
+            unattested,
+        } => {
+            reporter.warn(&format!(
+                "{}: {} not attested while the other files are ({}); no identity recorded",
+                package.display_name(),
+                unattested.join(", "),
+                describe(&attested)
+            ));
+            Ok(Vec::new())
+        }
+        Decision::Broken(broken) => {
+            let mut status = ExitStatus::Failure;
+            for (name, outcome) in broken {
+                match outcome {
+                    Outcome::Failed { failures, .. } => {
+                        report_failures(package, name, failures, reporter);
+                    }
+                    Outcome::Unreachable(error) => {
+                        reporter.error(&format!("{}: {error}", package.display_name()));
+                        status = ExitStatus::Error;
+                    }
+                    Outcome::Verified { .. } | Outcome::NoAttestation => {}
+                }
             }
-            Outcome::Unreachable(error) => {
-                reporter.error(&format!("{}: {error}", package.display_name()));
-                status = ExitStatus::Error;
-            }
+            Err(status)
         }
     }
-    if status != ExitStatus::Success {
-        return Err(status);
-    }
-    if !identities.is_empty() && !unattested.is_empty() {
-        reporter.warn(&format!(
-            "{}: {} not attested while the other files are ({}); no identity recorded",
-            package.display_name(),
-            unattested.join(", "),
-            describe(identities.keys())
-        ));
-        return Ok(Vec::new());
-    }
-    if identities.len() > 1 {
-        let each: Vec<String> = identities
-            .iter()
-            .map(|(identity, files)| format!("{identity} ({})", files.join(", ")))
-            .collect();
-        reporter.warn(&format!(
-            "{}: its files were published by different identities: {}; all are recorded",
-            package.display_name(),
-            each.join("; ")
-        ));
-    }
-    Ok(identities.into_keys().collect())
 }
 
 fn report_failures(

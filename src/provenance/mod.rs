@@ -4,6 +4,8 @@
 //! - [`identity`]: identities, the index's `publisher` claim, matching certificate claims;
 //! - [`verify`]: one attestation against a file name and its locked sha256 (Sigstore chain,
 //!   SCT, DSSE signature, Rekor entry, in-toto statement), then against identities;
+//! - [`find`], [`check`], [`record`], [`watch`]: finding provenance, checking each file,
+//!   what a lock records, identity changes (for `audit`);
 //! - this module: the Integrity API's answer ([`Provenance`]) and verifying every attestation
 //!   of a file ([`verify_file`]).
 //!
@@ -13,6 +15,7 @@
 pub mod check;
 pub mod find;
 pub mod identity;
+pub mod record;
 pub mod verify;
 pub mod watch;
 
