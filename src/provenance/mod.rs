@@ -9,8 +9,8 @@
 //! - this module: the Integrity API's answer ([`Provenance`]) and verifying every attestation
 //!   of a file ([`verify_file`]).
 //!
-//! Attestations are found by the index ([`crate::index`]): the simple API's `provenance` URL
-//! (PEP 740), else the Integrity API route.
+//! Attestations are found by [`find`]: the simple API's `provenance` URL (PEP 740), else the
+//! Integrity API route, fetched through the page cache ([`crate::index::fetch_page`]).
 
 pub mod check;
 pub mod find;
