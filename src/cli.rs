@@ -73,6 +73,9 @@ pub enum Command {
     /// pinned, every pin within its dependents' specifiers, installable there.
     #[command(override_usage = "pinguard check [OPTIONS] <SOURCE>")]
     Check(CheckArgs),
+    /// Show who published each locked file: its PEP 740 attestation, verified offline against
+    /// the lock's digest and identities, and its transparency-log entry.
+    Provenance(ProvenanceArgs),
 }
 
 /// `pinguard lock`.
@@ -112,6 +115,13 @@ pub struct LockArgs {
     /// entries added say who needed them (`added-for`).
     #[arg(long, conflicts_with = "no_dependencies")]
     pub add_missing: bool,
+    /// Verify every locked file's PEP 740 attestations and record who published each package
+    /// (`[[packages.attestation-identities]]`).
+    #[arg(long)]
+    pub attestations: bool,
+    /// Sigstore trust for attestations.
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// Targets to trim the lock to (repeatable, with --platform): only files installable on
     /// one of them are kept, and the lock records them as `environments`.
     #[command(flatten)]
@@ -247,6 +257,12 @@ pub struct VerifyArgs {
     /// How to print the result.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub format: OutputFormat,
+    /// What attestations must prove (files of packages with recorded identities).
+    #[command(flatten)]
+    pub attestations: AttestationArgs,
+    /// How to reach the index for attestations.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 /// Which environment files are chosen for.
@@ -311,6 +327,9 @@ pub struct FetchArgs {
     /// The target.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// What attestations must prove.
+    #[command(flatten)]
+    pub attestations: AttestationArgs,
     /// How to reach the files.
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -338,6 +357,9 @@ pub struct InstallArgs {
     /// (which would leave a broken environment).
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// What attestations must prove.
+    #[command(flatten)]
+    pub attestations: AttestationArgs,
     /// How to reach the files.
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -366,6 +388,9 @@ pub struct SyncArgs {
     /// Also uninstall what the lock does not name (pip, setuptools and wheel are kept).
     #[arg(long)]
     pub remove_extraneous: bool,
+    /// What attestations must prove.
+    #[command(flatten)]
+    pub attestations: AttestationArgs,
     /// How to reach the files.
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -386,4 +411,49 @@ pub struct ExportArgs {
     /// Where to write; standard output when not given.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+/// The Sigstore trusted root attestations are verified with.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// A Sigstore `trusted_root.json` to verify attestations with, or `staging` for Sigstore's
+    /// staging instance (test signatures). [default: Sigstore's public instance, embedded]
+    #[arg(long, value_name = "FILE|staging", env = "PINGUARD_TRUSTED_ROOT")]
+    pub trusted_root: Option<String>,
+}
+
+/// What the guard holds files to beyond their digests.
+#[derive(Debug, Args)]
+pub struct AttestationArgs {
+    /// Refuse these packages (comma-separated names, or `all`) when the lock records no
+    /// attestation identity for them. Packages with recorded identities are always checked.
+    #[arg(
+        long,
+        value_name = "NAME,...|all",
+        env = "PINGUARD_REQUIRE_ATTESTATIONS"
+    )]
+    pub require_attestations: Option<String>,
+    /// Sigstore trust.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// `pinguard provenance`.
+#[derive(Debug, Args)]
+pub struct ProvenanceArgs {
+    /// The lock.
+    #[arg(default_value = "pylock.toml")]
+    pub lock: PathBuf,
+    /// Only these packages.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
+    /// Sigstore trust.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// How to reach the index.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }

@@ -33,6 +33,7 @@ pub mod marker;
 pub mod metadata;
 pub mod pep508;
 pub mod progress;
+pub mod provenance;
 pub mod regular_file;
 pub mod report;
 pub mod requirements;

@@ -549,6 +549,7 @@ fn lock_pin(
         archive: None,
         dependencies: None,
         added_for: Vec::new(),
+        attestation_identities: Vec::new(),
     };
     place_files(&mut package, entries, &mut note);
     if let Some(baseline) = baseline {
@@ -556,6 +557,7 @@ fn lock_pin(
         package.sdist = baseline.sdist.clone();
         package.wheels = baseline.wheels.clone();
         package.archive = baseline.archive.clone();
+        package.attestation_identities = baseline.attestation_identities.clone();
         package.requires_python = baseline.requires_python.clone();
     }
     Ok((package, notes))

@@ -17,7 +17,7 @@ use std::time::Duration;
 use pep508_rs::PackageName;
 
 use crate::cache::{Cache, CacheMode};
-use crate::cli::{IndexArgs, LockArgs, LockFormat, NetworkArgs};
+use crate::cli::{AttestationArgs, IndexArgs, LockArgs, LockFormat, NetworkArgs, TrustArgs};
 use crate::http::{ByteSize, Connectivity, HttpSettings};
 use crate::index::{PYPI, Source};
 use crate::locker::Refresh;
@@ -90,6 +90,8 @@ pub struct LockSettings {
     pub refresh: Refresh,
     /// What to do about dependencies; `None` for a hash-only lock (`--no-dependencies`).
     pub dependencies: Option<DependencyReview>,
+    /// With `--attestations`: the root to verify them with.
+    pub attestations: Option<crate::provenance::TrustRoot>,
     /// Targets to trim to; empty: keep every file.
     pub targets: Vec<TargetChoice>,
     /// Index choice, before the input file's own options are known.
@@ -162,6 +164,8 @@ impl LockSettings {
             dependencies: _,
             strict,
             add_missing,
+            attestations,
+            trust,
             targets,
             index,
             network,
@@ -202,6 +206,10 @@ impl LockSettings {
                 strict,
                 add_missing,
             }),
+            attestations: match attestations {
+                true => Some(trust_root(trust)?),
+                false => None,
+            },
             targets: TargetChoice::resolve_all(targets.pythons, targets.platforms)?,
             index: IndexSettings::resolve(index, env)?,
             network: NetworkSettings::resolve(network, env),
@@ -559,5 +567,78 @@ mod tests {
             err.to_string(),
             "--index-url `https://u:****@` is not valid: empty host"
         );
+    }
+}
+
+/// `--trusted-root`: the embedded production root, the embedded staging root, or a file.
+pub fn trust_root(args: TrustArgs) -> Result<crate::provenance::TrustRoot, SettingsError> {
+    use crate::provenance::TrustRoot;
+    Ok(match args.trusted_root.as_deref() {
+        None => TrustRoot::Production,
+        Some("staging") => TrustRoot::Staging,
+        Some(path) => TrustRoot::Custom {
+            path: path.to_owned(),
+            json: fs_err::read_to_string(path).map_err(|e| SettingsError {
+                what: "--trusted-root".into(),
+                value: path.to_owned(),
+                reason: e.to_string(),
+            })?,
+        },
+    })
+}
+
+/// Which packages the guard refuses when the lock records no identity for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequiredAttestations {
+    /// None beyond those with recorded identities.
+    None,
+    /// Every package.
+    All,
+    /// These.
+    Only(Vec<PackageName>),
+}
+
+impl RequiredAttestations {
+    /// Whether `name` must have recorded identities.
+    pub fn requires(&self, name: &PackageName) -> bool {
+        match self {
+            Self::None => false,
+            Self::All => true,
+            Self::Only(names) => names.contains(name),
+        }
+    }
+}
+
+/// What the guard holds files to: the trusted root and the required packages.
+#[derive(Debug, Clone)]
+pub struct AttestationSettings {
+    /// The trusted root.
+    pub root: crate::provenance::TrustRoot,
+    /// `--require-attestations`.
+    pub required: RequiredAttestations,
+}
+
+impl AttestationSettings {
+    /// Resolves `--require-attestations` and `--trusted-root`.
+    pub fn resolve(args: AttestationArgs) -> Result<Self, SettingsError> {
+        let required = match args.require_attestations.as_deref().map(str::trim) {
+            None | Some("") => RequiredAttestations::None,
+            Some("all") => RequiredAttestations::All,
+            Some(list) => RequiredAttestations::Only(
+                list.split(',')
+                    .map(|name| {
+                        PackageName::from_str(name.trim()).map_err(|e| SettingsError {
+                            what: "--require-attestations".into(),
+                            value: name.to_owned(),
+                            reason: e.to_string(),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        Ok(Self {
+            root: trust_root(args.trust)?,
+            required,
+        })
     }
 }

@@ -17,6 +17,7 @@ pub fn run(args: FetchArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         dest,
         all,
         target,
+        attestations,
         network,
     } = args;
     let Some(locked) = super::load_lock(&lock, reporter) else {
@@ -39,6 +40,16 @@ pub fn run(args: FetchArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         selection.files
     };
     let guard = super::GuardNetwork::resolve(network)?;
+    let attestations = crate::settings::AttestationSettings::resolve(attestations)?;
+    if let Some(status) = super::provenance::hold(
+        &files,
+        &attestations,
+        &guard,
+        "nothing was fetched",
+        reporter,
+    ) {
+        return Ok(status);
+    }
     let options = FetchOptions {
         dest: dest.clone(),
         store: guard.store.clone(),

@@ -21,6 +21,7 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
         system,
         requirements,
         allow_incomplete,
+        attestations,
         network,
         pip_args,
     } = args;
@@ -55,6 +56,16 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
             package.display_name(),
             target.label()
         ));
+    }
+    let attestations = crate::settings::AttestationSettings::resolve(attestations)?;
+    if let Some(status) = super::provenance::hold(
+        &selection.files,
+        &attestations,
+        &guard,
+        "nothing was installed",
+        reporter,
+    ) {
+        return Ok(status);
     }
     let lock_dir = super::lock_dir(&lock);
     let local = match needed {

@@ -261,6 +261,26 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             return Ok(status);
         }
     }
+    if let Some(root) = &settings.attestations {
+        let status = super::provenance::record_identities(
+            &mut lock,
+            &prepared.index,
+            root,
+            settings.network.concurrency,
+            reporter,
+        );
+        if status != ExitStatus::Success {
+            return Ok(status);
+        }
+    }
+    if let Some(previous) = &previous {
+        super::provenance::compare_identities(
+            previous,
+            &mut lock,
+            settings.attestations.is_some(),
+            reporter,
+        );
+    }
     lock.source = Some(LockSource {
         location: source_location(&settings.source, lock_dir.as_deref()),
         sha256: requirements.source_sha256,

@@ -5,6 +5,7 @@ pub mod export;
 pub mod fetch;
 pub mod install;
 pub mod lock;
+pub mod provenance;
 pub mod sync;
 pub mod verify;
 
@@ -53,6 +54,7 @@ pub fn main() -> ExitStatus {
         Command::Install(args) => install::run(args, &reporter),
         Command::Sync(args) => sync::run(args, &reporter),
         Command::Check(args) => check::run(args, &reporter),
+        Command::Provenance(args) => provenance::run(args, &reporter),
     };
     match result {
         Ok(status) => status,
@@ -210,6 +212,8 @@ fn resolve_targets(choices: &[TargetChoice], reporter: &Reporter) -> Option<Vec<
 /// The network side of the guard commands: client, content store, concurrency.
 struct GuardNetwork {
     http: HttpClient,
+    /// Pages the guard reads (provenance objects), so that `--offline` works from them.
+    cache: crate::cache::Cache,
     store: Option<PathBuf>,
     concurrency: usize,
 }
@@ -217,10 +221,15 @@ struct GuardNetwork {
 impl GuardNetwork {
     fn resolve(args: NetworkArgs) -> anyhow::Result<Self> {
         let env = |name: &str| std::env::var(name).ok();
-        let network = NetworkSettings::resolve(args, &env);
+        Self::from_settings(&NetworkSettings::resolve(args, &env))
+    }
+
+    fn from_settings(network: &NetworkSettings) -> anyhow::Result<Self> {
+        let env = |name: &str| std::env::var(name).ok();
         let http = HttpClient::new(network.http(credential_urls_from_env(&env)))?;
         Ok(Self {
             http,
+            cache: network.cache(false),
             store: network.cache_dir.as_ref().map(|dir| dir.join("files-v1")),
             concurrency: network.concurrency,
         })

@@ -22,6 +22,7 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         system,
         dry_run,
         remove_extraneous,
+        attestations,
         network,
         pip_args,
     } = args;
@@ -102,6 +103,16 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     }
 
     let guard = super::GuardNetwork::resolve(network)?;
+    let attestations = crate::settings::AttestationSettings::resolve(attestations)?;
+    if let Some(status) = super::provenance::hold(
+        &to_install,
+        &attestations,
+        &guard,
+        "nothing was changed",
+        reporter,
+    ) {
+        return Ok(status);
+    }
     if !to_install.is_empty() {
         let status = super::install_verified(
             &interpreter,

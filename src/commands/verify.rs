@@ -17,6 +17,8 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
         paths,
         require_all,
         format,
+        attestations,
+        network,
     } = args;
     let Some(locked) = super::load_lock(&lock, reporter) else {
         return Ok(ExitStatus::Error);
@@ -31,6 +33,21 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
         }
     };
     let elapsed = started.elapsed();
+    let matched: Vec<_> = report
+        .checked
+        .iter()
+        .filter(|c| c.check == Check::Match)
+        .filter_map(|c| locked.get(&c.name))
+        .collect();
+    let guard = super::GuardNetwork::resolve(network)?;
+    let attestations = crate::settings::AttestationSettings::resolve(attestations)?;
+    let held = super::provenance::hold(
+        &matched,
+        &attestations,
+        &guard,
+        "files match the lock but their attestations do not hold",
+        reporter,
+    );
 
     if format == OutputFormat::Json {
         let drift: Vec<_> = report
@@ -126,11 +143,12 @@ pub fn run(args: VerifyArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> 
             n => format!(", {n} not regular files"),
         }
     ));
-    Ok(if !report.unreadable.is_empty() {
+    let status = if !report.unreadable.is_empty() {
         ExitStatus::Error
     } else if report.is_clean() {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
-    })
+    };
+    Ok(status.max(held.unwrap_or(ExitStatus::Success)))
 }

@@ -120,6 +120,7 @@ mod tests {
             archive: None,
             dependencies: None,
             added_for: Vec::new(),
+            attestation_identities: Vec::new(),
         });
         lock.packages.push(Package {
             name: PackageName::from_str("Alpha").unwrap(),
@@ -132,6 +133,7 @@ mod tests {
             archive: None,
             dependencies: None,
             added_for: Vec::new(),
+            attestation_identities: Vec::new(),
         });
         let text = render(
             &lock,

@@ -125,6 +125,9 @@ pub struct Package {
     /// Who needed it, when `lock --add-missing` added it (`app==1.0`, sorted); empty for a
     /// package the source pins.
     pub added_for: Vec<String>,
+    /// `[[packages.attestation-identities]]`: who may publish its files (`lock
+    /// --attestations`); empty when none are recorded.
+    pub attestation_identities: Vec<crate::provenance::Identity>,
 }
 
 /// A package's dependencies as the lock records them: PEP 751's `dependencies` (references

@@ -15,6 +15,9 @@ use toml_edit::{
 };
 
 use crate::marker::Dependency;
+use crate::provenance::Identity;
+
+mod identities;
 
 use super::{
     EntryLocation, FileEntry, Lock, LockSource, Package, RecordedDependencies, UnverifiablePackage,
@@ -98,6 +101,10 @@ fn package_table(package: &Package, lock: &Lock, extras: &RequestedExtras<'_>) -
         // PEP 751's archive has no `name` key: readers take it from the URL or path.
         archive.remove("name");
         table["archive"] = value(archive);
+    }
+    if !package.attestation_identities.is_empty() {
+        table["attestation-identities"] =
+            Item::ArrayOfTables(identities::to_tables(&package.attestation_identities));
     }
     let mut pinguard = Table::new();
     if let Some(recorded) = &package.dependencies {
@@ -593,6 +600,7 @@ impl Reader<'_> {
         }
         let dependencies = self.recorded_dependencies(table, &context);
         let added_for = self.added_for(table, &context);
+        let attestation_identities = self.attestation_identities(table, &context);
         Some(Entry::Files(Box::new(Package {
             name,
             version,
@@ -604,6 +612,7 @@ impl Reader<'_> {
             archive,
             dependencies,
             added_for,
+            attestation_identities,
         })))
     }
 
@@ -699,6 +708,33 @@ impl Reader<'_> {
             );
             Vec::new()
         })
+    }
+
+    /// `[[packages.attestation-identities]]`: each a kind pinguard can verify, with its keys.
+    fn attestation_identities(&mut self, table: &Table, context: &str) -> Vec<Identity> {
+        let Some(item) = table.get("attestation-identities") else {
+            return Vec::new();
+        };
+        let Some(tables) = item.as_array_of_tables() else {
+            self.problem(
+                item.span(),
+                format!("{context}: `attestation-identities` must be an array of tables"),
+                None,
+            );
+            return Vec::new();
+        };
+        let mut identities = Vec::new();
+        for entry in tables {
+            match identities::from_table(entry) {
+                Ok(identity) => identities.push(identity),
+                Err(reason) => self.problem(
+                    entry.span(),
+                    format!("{context}: attestation identity: {reason}"),
+                    Some("pinguard verifies GitHub, GitLab and Google identities; re-lock with `--attestations`"),
+                ),
+            }
+        }
+        identities
     }
 
     /// `[packages.tool.pinguard]`'s recorded dependencies, when present.

@@ -8,7 +8,11 @@
 //!   HTML and PEP 691 JSON (api-version 1.1), chosen by `Accept`;
 //! - `/files/<filename>` (range-capable) and `/files/<filename>.metadata`;
 //! - `/pypi/<name>/json` and `/pypi/<name>/<version>/json`: Warehouse's
-//!   JSON API.
+//!   JSON API;
+//! - `/integrity/<name>/<version>/<filename>/provenance`: PEP 740's
+//!   Integrity API, for files given a provenance object; unless told
+//!   otherwise the pages link it (`provenance` key, `data-provenance`) at
+//!   `/files/<filename>.provenance`, so that tests can tell which was read.
 //!
 //! Only canonical URLs are served: normalized names, with the trailing
 //! slash. [`TestIndex`] can then tamper with what it serves.
@@ -43,6 +47,15 @@ pub struct DistFile {
     /// The size published; set by [`TestIndex::tamper`] to the original.
     published_size: Option<usize>,
     core_metadata: Option<Vec<u8>>,
+    provenance: Option<ServedProvenance>,
+}
+
+/// A PEP 740 provenance object served for a file.
+#[derive(Clone, Debug)]
+struct ServedProvenance {
+    body: Vec<u8>,
+    /// Whether the pages link it (else only the Integrity API route serves it).
+    linked: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -69,7 +82,28 @@ impl DistFile {
             hash: PublishedHash::Actual,
             published_size: None,
             core_metadata: None,
+            provenance: None,
         }
+    }
+
+    /// Serves `body` as the file's provenance (the Integrity API's answer),
+    /// linked from the pages as PEP 740 says.
+    pub fn provenance(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.provenance = Some(ServedProvenance {
+            body: body.into(),
+            linked: true,
+        });
+        self
+    }
+
+    /// Serves `body` at the Integrity API route only: the pages do not
+    /// link it, as on mirrors that drop the key.
+    pub fn provenance_unlinked(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.provenance = Some(ServedProvenance {
+            body: body.into(),
+            linked: false,
+        });
+        self
     }
 
     /// The file a [`WheelBuilder`] builds. The index publishes no
@@ -404,6 +438,56 @@ impl TestIndex {
         if let Some(metadata) = &file.core_metadata {
             site.route(format!("{path}.metadata"), Resource::file(metadata.clone()));
         }
+        if let Some(provenance) = &file.provenance {
+            let resource = Resource::new(INTEGRITY_V1_JSON, provenance.body.clone());
+            if provenance.linked {
+                site.route(format!("{path}.provenance"), resource.clone());
+            }
+            self.index.site().route(self.integrity_path(file), resource);
+        }
+    }
+
+    /// The URL the pages link a file's provenance at.
+    fn provenance_link(&self, filename: &str) -> String {
+        self.files_server()
+            .url(&format!("{}.provenance", file_path(filename)))
+    }
+
+    /// `/integrity/<name>/<version>/<filename>/provenance`.
+    fn integrity_path(&self, file: &DistFile) -> String {
+        format!(
+            "/integrity/{}/{}/{}/provenance",
+            normalize_name(&file.project),
+            file.version_or_panic(),
+            file.filename
+        )
+    }
+
+    /// The Integrity API URL of a file.
+    pub fn provenance_url(&self, filename: &str) -> String {
+        self.index.url(&self.integrity_path(self.file(filename)))
+    }
+
+    /// Changes the provenance the index serves for a file (`None`: it has
+    /// none any more, 404), as PEP 740 allows an index to do.
+    pub fn set_provenance(&mut self, filename: &str, body: Option<Vec<u8>>) {
+        let paths = [
+            (self.index.site(), self.integrity_path(self.file(filename))),
+            (
+                self.files_server().site(),
+                format!("{}.provenance", file_path(filename)),
+            ),
+        ];
+        for (site, path) in paths {
+            match &body {
+                Some(body) => {
+                    site.route(path, Resource::new(INTEGRITY_V1_JSON, body.clone()));
+                }
+                None => {
+                    site.remove(&path);
+                }
+            }
+        }
     }
 
     /// (Re)writes every page from `self.files`.
@@ -506,6 +590,10 @@ impl TestIndex {
             if let Some(reason) = &file.yanked {
                 attributes.push_str(&format!(" data-yanked=\"{}\"", html_escape(reason)));
             }
+            if file.provenance.as_ref().is_some_and(|p| p.linked) {
+                let url = self.provenance_link(&file.filename);
+                attributes.push_str(&format!(" data-provenance=\"{}\"", html_escape(&url)));
+            }
             if let Some(metadata) = &file.core_metadata {
                 // PEP 714 renamed the attribute; both are served, as PyPI does.
                 let value = format!("sha256={}", sha256_hex(metadata));
@@ -543,6 +631,9 @@ impl TestIndex {
                 }
                 if let Some(time) = &file.upload_time {
                     entry["upload-time"] = Value::from(time.as_str());
+                }
+                if file.provenance.as_ref().is_some_and(|p| p.linked) {
+                    entry["provenance"] = Value::from(self.provenance_link(&file.filename));
                 }
                 entry
             })
@@ -649,6 +740,9 @@ impl TestIndex {
         })
     }
 }
+
+/// The Integrity API's media type (PEP 740).
+const INTEGRITY_V1_JSON: &str = "application/vnd.pypi.integrity.v1+json";
 
 /// `/files/<filename>`.
 pub fn file_path(filename: &str) -> String {

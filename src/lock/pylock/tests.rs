@@ -25,6 +25,7 @@ fn sample() -> Lock {
         archive: None,
         dependencies: None,
         added_for: Vec::new(),
+        attestation_identities: Vec::new(),
     });
     lock.packages.push(Package {
         name: PackageName::from_str("local").unwrap(),
@@ -43,6 +44,7 @@ fn sample() -> Lock {
         archive: None,
         dependencies: None,
         added_for: Vec::new(),
+        attestation_identities: Vec::new(),
     });
     lock.source = Some(LockSource {
         location: "upper-constraints.txt".into(),
@@ -232,4 +234,52 @@ fn an_always_true_environment_marker_is_written_so_that_the_lock_reads_again() {
     let written = to_toml(&lock);
     assert!(!written.contains("environments"), "{written}");
     assert_eq!(from_toml("pylock.toml", &written).unwrap().environments, []);
+}
+
+#[test]
+fn attestation_identities_are_written_as_pep751_tables_and_read_back() {
+    use crate::provenance::Identity;
+    let mut lock = sample();
+    lock.packages[1].attestation_identities = vec![
+        Identity::GitHub {
+            repository: "org/local".into(),
+            workflow: "release.yml".into(),
+            environment: Some("pypi".into()),
+        },
+        Identity::Google {
+            email: "ci@example.iam.gserviceaccount.com".into(),
+        },
+    ];
+    let text = to_toml(&lock);
+    let expected = r#"[[packages.attestation-identities]]
+kind = "GitHub"
+environment = "pypi"
+repository = "org/local"
+workflow = "release.yml"
+
+[[packages.attestation-identities]]
+kind = "Google"
+email = "ci@example.iam.gserviceaccount.com"
+"#;
+    assert!(text.contains(expected), "{text}");
+    assert_eq!(from_toml("pylock.toml", &text).unwrap(), lock);
+}
+
+#[test]
+fn an_identity_pinguard_cannot_verify_is_refused_with_its_line() {
+    let text = r#"lock-version = "1.0"
+created-by = "other"
+
+[[packages]]
+name = "a"
+version = "1"
+sdist = { name = "a-1.tar.gz", url = "https://x/a-1.tar.gz", hashes = { sha256 = "0000000000000000000000000000000000000000000000000000000000000000" } }
+
+[[packages.attestation-identities]]
+kind = "ActiveState"
+"#;
+    assert_eq!(
+        problems(text),
+        ["9: packages[0] (`a`): attestation identity: kind `ActiveState` cannot be verified"]
+    );
 }
