@@ -64,6 +64,41 @@ pub enum Command {
     /// Check that a pinned set is complete and consistent for each target: every dependency
     /// pinned, every pin within its dependents' specifiers, installable there.
     Check(CheckArgs),
+    /// Report what changed on the index since the lock: locked files changed or removed, files
+    /// added to locked versions, yanked or vanished versions, project status, new releases.
+    Audit(AuditArgs),
+}
+
+/// `pinguard audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The lock to audit.
+    #[arg(default_value = "pylock.toml")]
+    pub lock: PathBuf,
+    /// How to print the findings.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Exit 1 when a finding is at least this severe.
+    #[arg(long, value_enum, default_value_t = crate::audit::Severity::Critical, env = "PINGUARD_FAIL_ON")]
+    pub fail_on: crate::audit::Severity,
+    /// Remember the findings in FILE: print only what is new since the last run (and what
+    /// was resolved), and exit 1 only on new findings.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// How to reach the index.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Report formats for people, programs and mailing lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For a terminal.
+    Text,
+    /// One JSON document (schema in the README).
+    Json,
+    /// For a mailing list or a CI summary.
+    Markdown,
 }
 
 /// `pinguard lock`.

@@ -11,6 +11,7 @@
 //! that prints.
 
 pub mod atomic;
+pub mod audit;
 pub mod build;
 pub mod cache;
 pub mod check;
@@ -20,6 +21,7 @@ pub mod dependencies;
 pub mod diagnostic;
 pub mod digest;
 pub mod download;
+pub mod drift;
 pub mod exit;
 pub mod filename;
 pub mod guard;

@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns resolved settings into work and an [`ExitStatus`].
 
+pub mod audit;
 pub mod check;
 pub mod export;
 pub mod fetch;
@@ -53,6 +54,7 @@ pub fn main() -> ExitStatus {
         Command::Install(args) => install::run(args, &reporter),
         Command::Sync(args) => sync::run(args, &reporter),
         Command::Check(args) => check::run(args, &reporter),
+        Command::Audit(args) => audit::run(args, &reporter),
     };
     match result {
         Ok(status) => status,

@@ -1,0 +1,263 @@
+//! The audit's questions to the index, per locked package: are the locked files still served
+//! as locked ([`crate::drift`], shared with `lock --refresh`), were files added to the locked
+//! version, is the version yanked or gone, what is the project's PEP 792 status, and which
+//! newer releases appeared.
+//!
+//! A file the lock does not hold counts as added only when it was uploaded after the newest
+//! locked file of that version (or when either time is unknown): older ones existed when the
+//! lock was made and were left out on purpose (`--python`/`--platform` trimming, a second
+//! sdist, a line's `--hash` values).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use pep440_rs::Version;
+use rayon::prelude::*;
+use toml_edit::Datetime;
+
+use super::{Failure, Finding, Kind};
+use crate::digest::Sha256;
+use crate::drift::{self, FileDrift, ServedFile};
+use crate::filename::DistFilename;
+use crate::index::{Index, ProjectFile};
+use crate::lock::Package;
+use crate::lock::pylock::parse_upload_time;
+use crate::locker;
+use crate::progress::Progress;
+
+/// Audits every package of `packages` (each with the number of the source its entry names)
+/// on `index`, in parallel on `concurrency` threads: the findings, or every package that
+/// could not be audited.
+pub fn audit(
+    packages: &[(&Package, usize)],
+    index: &Index,
+    concurrency: usize,
+    progress: &Progress,
+) -> Result<Vec<Finding>, Vec<Failure>> {
+    let pool = locker::thread_pool(concurrency);
+    let bar = progress.bar(packages.len() as u64, "auditing");
+    let results: Vec<Result<Vec<Finding>, Failure>> = pool.install(|| {
+        packages
+            .par_iter()
+            .map(|(package, source)| {
+                let result = audit_package(package, *source, index);
+                bar.inc(1);
+                result
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let (found, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    if !failed.is_empty() {
+        return Err(failed.into_iter().filter_map(Result::err).collect());
+    }
+    Ok(found.into_iter().flatten().flatten().collect())
+}
+
+fn audit_package(package: &Package, source: usize, index: &Index) -> Result<Vec<Finding>, Failure> {
+    let fail = |reason: String| Failure {
+        package: package.display_name(),
+        reason,
+    };
+    let Some(locked) = package.version.clone() else {
+        return Ok(Vec::new());
+    };
+    let finding = |kind, subject: String, message: String, when: Option<String>| Finding {
+        kind,
+        package: package.name.clone(),
+        version: Some(locked.clone()),
+        subject,
+        message,
+        when,
+    };
+    let wanted = |v: &Version| *v >= locked;
+    let project = match index.project_on(source, &package.name, &wanted) {
+        Ok(Some(project)) => project,
+        Ok(None) => {
+            let message = format!("{} no longer has the project", index.sources()[source]);
+            return Ok(vec![finding(
+                Kind::ProjectGone,
+                String::new(),
+                message,
+                None,
+            )]);
+        }
+        Err(error) => return Err(fail(error.to_string())),
+    };
+    let mut findings = Vec::new();
+    if let Some(status) = project.status.as_ref().filter(|s| s.is_notable()) {
+        let kind = if status.status.eq_ignore_ascii_case("quarantined") {
+            Kind::ProjectQuarantined
+        } else {
+            Kind::ProjectStatus
+        };
+        let reason = status
+            .reason
+            .as_deref()
+            .map_or_else(String::new, |r| format!(" ({r})"));
+        let message = format!("the index marks the project {}{reason}", status.status);
+        findings.push(finding(kind, String::new(), message, None));
+    }
+    if project.versions.binary_search(&locked).is_err() {
+        let message =
+            format!("the index no longer lists version {locked}: none of its files is served");
+        findings.push(finding(Kind::VersionUnlisted, String::new(), message, None));
+    } else {
+        let files: Vec<&ProjectFile> = project
+            .files
+            .iter()
+            .filter(|f| {
+                *f.name.version() == locked && !matches!(f.name, DistFilename::Unsupported(_))
+            })
+            .collect();
+        findings.extend(
+            yanked(&files, &locked).map(|m| finding(Kind::VersionYanked, String::new(), m, None)),
+        );
+        let served = served_files(&files, index).map_err(fail)?;
+        for drift in new_to_the_lock(package, drift::compare(package, &served)) {
+            let (kind, message, when) = describe(&drift);
+            findings.push(finding(kind, drift.file().to_owned(), message, when));
+        }
+    }
+    for (version, uploaded) in newer_releases(&project.files, &locked) {
+        let (kind, what) = if version.any_prerelease() {
+            (Kind::NewPreRelease, "pre-release")
+        } else {
+            (Kind::NewRelease, "release")
+        };
+        let message = format!("a newer {what} is on the index");
+        findings.push(finding(kind, version.to_string(), message, uploaded));
+    }
+    Ok(findings)
+}
+
+/// The message when every file of the locked version is yanked.
+fn yanked(files: &[&ProjectFile], version: &Version) -> Option<String> {
+    if files.is_empty() || files.iter().any(|f| f.page.yanked.is_none()) {
+        return None;
+    }
+    let reason = files
+        .iter()
+        .find_map(|f| f.page.yanked.as_ref()?.reason.clone())
+        .map_or_else(|| "no reason given".to_owned(), |r| format!("reason: {r}"));
+    Some(format!("version {version} is yanked ({reason})"))
+}
+
+/// The files as the index serves them, with their sha256: published, else downloaded and
+/// hashed as `lock` does.
+fn served_files(files: &[&ProjectFile], index: &Index) -> Result<Vec<ServedFile>, String> {
+    files
+        .par_iter()
+        .map(|file| {
+            let (sha256, size) = match &file.page.sha256 {
+                Some(hex) => (
+                    Sha256::from_str(hex).map_err(|e| {
+                        format!(
+                            "the index gives `{}` a malformed sha256: {e}",
+                            file.page.filename
+                        )
+                    })?,
+                    file.page.size,
+                ),
+                None => {
+                    let digest = locker::compute_digest(file, index).map_err(|e| e.to_string())?;
+                    (digest.sha256, Some(digest.size))
+                }
+            };
+            Ok(ServedFile {
+                name: file.page.filename.clone(),
+                sha256,
+                size,
+                upload_time: file.page.upload_time.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Drops files "added" that were uploaded before the newest locked file: they existed when
+/// the lock was made.
+fn new_to_the_lock(package: &Package, drifts: Vec<FileDrift>) -> Vec<FileDrift> {
+    let newest_locked = package
+        .files()
+        .map(|f| f.upload_time.as_ref().and_then(instant))
+        .collect::<Option<Vec<_>>>()
+        .and_then(|times| times.into_iter().max());
+    drifts
+        .into_iter()
+        .filter(|drift| match (drift, newest_locked) {
+            (FileDrift::Added { upload_time, .. }, Some(newest)) => upload_time
+                .as_deref()
+                .and_then(parse_upload_time)
+                .as_ref()
+                .and_then(instant)
+                .is_none_or(|uploaded| uploaded > newest),
+            _ => true,
+        })
+        .collect()
+}
+
+fn describe(drift: &FileDrift) -> (Kind, String, Option<String>) {
+    match drift {
+        FileDrift::Vanished { .. } => (
+            Kind::FileVanished,
+            "the locked file is no longer served".into(),
+            None,
+        ),
+        FileDrift::DigestChanged { locked, served, .. } => (
+            Kind::DigestChanged,
+            format!("served with sha256:{served}, locked with sha256:{locked}"),
+            None,
+        ),
+        FileDrift::SizeChanged { locked, served, .. } => (
+            Kind::SizeChanged,
+            format!("served with {served} bytes, locked with {locked}"),
+            None,
+        ),
+        FileDrift::Added { upload_time, .. } => (
+            Kind::FileAdded,
+            "added to the locked version after the lock was made".into(),
+            upload_time.clone(),
+        ),
+    }
+}
+
+/// Versions above `locked`, each with its first upload time.
+fn newer_releases(files: &[ProjectFile], locked: &Version) -> Vec<(Version, Option<String>)> {
+    let mut versions: BTreeMap<&Version, Option<String>> = BTreeMap::new();
+    for file in files.iter().filter(|f| f.name.version() > locked) {
+        let first = versions.entry(file.name.version()).or_default();
+        if let Some(time) = &file.page.upload_time
+            && first.as_ref().is_none_or(|t| earlier(time, t))
+        {
+            *first = Some(time.clone());
+        }
+    }
+    versions
+        .into_iter()
+        .map(|(version, time)| (version.clone(), time))
+        .collect()
+}
+
+fn earlier(a: &str, b: &str) -> bool {
+    match (
+        parse_upload_time(a).as_ref().and_then(instant),
+        parse_upload_time(b).as_ref().and_then(instant),
+    ) {
+        (Some(a), Some(b)) => a < b,
+        _ => a < b,
+    }
+}
+
+/// A datetime as a comparable instant; the index gives UTC (`Z`), so the offset is not used.
+fn instant(time: &Datetime) -> Option<(u16, u8, u8, u8, u8, u8, u32)> {
+    let (date, time) = (time.date?, time.time?);
+    Some((
+        date.year,
+        date.month,
+        date.day,
+        time.hour,
+        time.minute,
+        time.second.unwrap_or(0),
+        time.nanosecond.unwrap_or(0),
+    ))
+}

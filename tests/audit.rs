@@ -1,0 +1,132 @@
+//! `pinguard audit` against a local index that changes between `lock` and `audit`.
+
+mod support;
+
+use support::cli::{Pinguard, Run, filter, scratch, write};
+use support::dist::{SdistBuilder, WheelBuilder, sha256_hex};
+use support::index::{DistFile, IndexBuilder, TestIndex};
+
+const LATE: &str = "2026-11-30T12:00:00.000000Z";
+
+fn oslo_sdist() -> SdistBuilder {
+    SdistBuilder::new("oslo.config", "10.7.0")
+}
+
+/// The index when the lock is made.
+fn index_at_lock_time() -> TestIndex {
+    IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("six", "1.17.0").tag("py2.py3-none-any"),
+        ))
+        .file(DistFile::sdist(&SdistBuilder::new("six", "1.17.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("oslo.config", "10.7.0")))
+        .file(DistFile::sdist(&oslo_sdist()))
+        .file(DistFile::wheel(&WheelBuilder::new("nohash", "2.0")).without_hash())
+        .file(DistFile::wheel(&WheelBuilder::new("yanked-pkg", "1.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("evil-pkg", "1.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("stable", "1.0")))
+        .start()
+}
+
+const CONSTRAINTS: &str = "\
+six===1.17.0
+oslo.config===10.7.0
+nohash===2.0
+yanked-pkg===1.0
+evil-pkg===1.0
+stable===1.0
+";
+
+/// Every change the issue lists, made to the index after the lock.
+fn change_everything(index: &mut TestIndex) {
+    let late = WheelBuilder::new("six", "1.17.0").tag("cp312-cp312-manylinux_2_17_x86_64");
+    index.add_file(DistFile::wheel(&late).upload_time(LATE));
+    index.add_file(
+        DistFile::wheel(&WheelBuilder::new("six", "1.18.0")).upload_time("2026-11-01T08:00:00Z"),
+    );
+    index.add_file(
+        DistFile::wheel(&WheelBuilder::new("six", "2.0.0rc1")).upload_time("2026-11-20T08:00:00Z"),
+    );
+    index.remove_file(&oslo_sdist().filename());
+    index.tamper("nohash-2.0-py3-none-any.whl", b"evil".to_vec());
+    index.yank("yanked_pkg-1.0-py3-none-any.whl", "broke imports");
+    index.remove_file("evil_pkg-1.0-py3-none-any.whl");
+    index.set_status("evil-pkg", "quarantined");
+}
+
+fn locked(index: &TestIndex) -> tempfile::TempDir {
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", CONSTRAINTS);
+    let run = Pinguard::new(dir.path())
+        .args([
+            "lock",
+            "upper-constraints.txt",
+            "--index-url",
+            &index.simple_url(),
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    dir
+}
+
+fn audit(dir: &std::path::Path, extra: &[&str]) -> Run {
+    Pinguard::new(dir)
+        .args(["audit", "pylock.toml"])
+        .args(extra)
+        .run()
+}
+
+const FILE_ADDED_HINT: &str = "      what to do: find out who uploaded it and why before trusting this version; the lock does not hold it, so installs from the lock refuse it\n";
+
+#[test]
+fn audit_reports_every_change_on_the_index_since_the_lock() {
+    let mut index = index_at_lock_time();
+    let dir = locked(&index);
+    let run = audit(dir.path(), &[]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "Audited 6 packages: 0 critical, 0 warning, 0 info\n"
+    );
+
+    let locked_digest = index.file("nohash-2.0-py3-none-any.whl").sha256();
+    change_everything(&mut index);
+    let run = audit(dir.path(), &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let expected = format!(
+        "\
+critical:
+  evil-pkg 1.0
+    project-quarantined: the index marks the project quarantined
+      what to do: the index suspects the project of being malicious: do not install it; remove the pin or move it to a project you trust
+    version-unlisted: the index no longer lists version 1.0: none of its files is served
+      what to do: the release was deleted or quarantined: check the project's page, and move the pin to a version the index lists
+  nohash 2.0
+    digest-changed nohash-2.0-py3-none-any.whl: served with sha256:{evil}, locked with sha256:{locked_digest}
+      what to do: do not install it: the index serves other bytes under the locked name; keep the lock and tell the index's operators
+  oslo-config 10.7.0
+    file-vanished {sdist}: the locked file is no longer served
+      what to do: find out why the index removed it; installs from the lock can no longer fetch it
+  six 1.17.0
+    file-added six-1.17.0-cp312-cp312-manylinux_2_17_x86_64.whl: added to the locked version after the lock was made (uploaded {LATE})
+{FILE_ADDED_HINT}\
+warning:
+  yanked-pkg 1.0
+    version-yanked: version 1.0 is yanked (reason: broke imports)
+      what to do: read the reason, and move the pin to a version not yanked
+info:
+  six 1.17.0
+    new-release 1.18.0: a newer release is on the index (uploaded 2026-11-01T08:00:00Z)
+      what to do: read its changes before raising the pin; it was not in the lock
+    new-pre-release 2.0.0rc1: a newer pre-release is on the index (uploaded 2026-11-20T08:00:00Z)
+      what to do: read its changes before raising the pin; it was not in the lock
+",
+        evil = sha256_hex(b"evil"),
+        sdist = oslo_sdist().filename(),
+    );
+    assert_eq!(run.stdout, expected);
+    assert_eq!(
+        run.stderr,
+        "Audited 6 packages: 5 critical, 1 warning, 2 info\n"
+    );
+}
