@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::cli::{Pinguard, Run, filter, scratch, write};
+use support::cli::{Pinguard, Run, scratch, write};
 use support::dist::{SdistBuilder, WheelBuilder, sha256_hex};
 use support::index::{DistFile, IndexBuilder, TestIndex};
 
@@ -129,4 +129,146 @@ info:
         run.stderr,
         "Audited 6 packages: 5 critical, 1 warning, 2 info\n"
     );
+}
+
+#[test]
+fn an_archived_project_on_an_html_page_is_a_warning_failing_only_with_fail_on_warning() {
+    let mut index = index_at_lock_time();
+    let dir = locked(&index);
+    index.site().set_html_only(true);
+    index.set_status("stable", "archived");
+    let run = audit(dir.path(), &["--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        r#"{
+  "counts": {
+    "critical": 0,
+    "info": 0,
+    "warning": 1
+  },
+  "findings": [
+    {
+      "code": "project-status",
+      "hint": "plan a replacement: the project is no longer maintained",
+      "message": "the index marks the project archived",
+      "package": "stable",
+      "severity": "warning",
+      "subject": "",
+      "uploaded": null,
+      "version": "1.0"
+    }
+  ],
+  "lock": "pylock.toml",
+  "packages": 6,
+  "version": 1
+}
+"#
+    );
+    let run = audit(dir.path(), &["--fail-on", "warning"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.starts_with("warning:\n  stable 1.0\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn markdown_groups_findings_for_a_mailing_list() {
+    let mut index = index_at_lock_time();
+    let dir = locked(&index);
+    index.yank("yanked_pkg-1.0-py3-none-any.whl", "");
+    index.add_file(
+        DistFile::wheel(&WheelBuilder::new("stable", "1.1")).upload_time("2026-11-01T08:00:00Z"),
+    );
+    let run = audit(dir.path(), &["--format", "markdown"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "\
+## pinguard audit of pylock.toml
+
+6 packages audited: 0 critical, 1 warning, 1 info.
+
+### warning
+
+**yanked-pkg 1.0**
+
+- version-yanked: version 1.0 is yanked (no reason given)  
+  what to do: read the reason, and move the pin to a version not yanked
+
+### info
+
+**stable 1.0**
+
+- new-release 1.1: a newer release is on the index (uploaded 2026-11-01T08:00:00Z)  
+  what to do: read its changes before raising the pin; it was not in the lock
+"
+    );
+}
+
+#[test]
+fn state_reports_only_new_findings_and_what_was_resolved() {
+    let mut index = index_at_lock_time();
+    let dir = locked(&index);
+    let late = WheelBuilder::new("six", "1.17.0").tag("cp312-cp312-manylinux_2_17_x86_64");
+    index.add_file(DistFile::wheel(&late).upload_time(LATE));
+    let state = ["--state", "audit-state.json"];
+
+    let first = audit(dir.path(), &state);
+    assert_eq!(first.code, 1, "{first:?}");
+    assert!(
+        first.stdout.contains("file-added six-1.17.0-cp312"),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(
+        first.stderr,
+        "Audited 6 packages: 1 critical, 0 warning, 0 info; 1 new, 0 resolved\n"
+    );
+
+    // Nothing new: nothing printed, exit 0, though the finding stands.
+    let second = audit(dir.path(), &state);
+    assert_eq!((second.code, second.stdout.as_str()), (0, ""), "{second:?}");
+    assert_eq!(
+        second.stderr,
+        "Audited 6 packages: 1 critical, 0 warning, 0 info; 0 new, 0 resolved\n"
+    );
+
+    // A new finding is printed alone; the wheel's removal is a resolution.
+    index.remove_file(&late.filename());
+    index.remove_file(&oslo_sdist().filename());
+    let third = audit(dir.path(), &state);
+    assert_eq!(third.code, 1, "{third:?}");
+    assert_eq!(
+        third.stdout,
+        format!(
+            "\
+critical:
+  oslo-config 10.7.0
+    file-vanished {}: the locked file is no longer served
+      what to do: find out why the index removed it; installs from the lock can no longer fetch it
+resolved since the last run:
+  critical file-added six==1.17.0 six-1.17.0-cp312-cp312-manylinux_2_17_x86_64.whl
+",
+            oslo_sdist().filename()
+        )
+    );
+}
+
+#[test]
+fn a_state_file_that_is_not_one_is_refused_before_any_query() {
+    let index = index_at_lock_time();
+    let dir = locked(&index);
+    write(dir.path(), "audit-state.json", "{\"findings\": 3}");
+    index.server().clear_log();
+    let run = audit(dir.path(), &["--state", "audit-state.json"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: audit-state.json is not an audit state file (invalid type: integer `3`, expected a sequence at line 1 column 14); delete it, or name another file with --state\n"
+    );
+    assert!(index.server().requests().is_empty());
 }
