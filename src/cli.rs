@@ -85,6 +85,17 @@ pub struct AuditArgs {
     /// was resolved), and exit 1 only on new findings.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Also print who can publish each locked package (the JSON API's `ownership`).
+    #[arg(long)]
+    pub owners: bool,
+    /// A policy file naming the accounts allowed per package or group (TOML; see the README):
+    /// every other account with a role is a finding.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// A checkout of openstack/releases: locked versions its deliverables do not list are
+    /// critical, other versions on the index they do not list are warnings.
+    #[arg(long, value_name = "DIR")]
+    pub releases: Option<PathBuf>,
     /// How to reach the index.
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -125,6 +136,14 @@ pub struct LockArgs {
     /// `check` of the lock need no index).
     #[arg(long)]
     pub dependencies: bool,
+    /// Also record who can publish each package (the JSON API's `ownership`), which `audit`
+    /// compares with the index's later.
+    #[arg(long)]
+    pub owners: bool,
+    /// Only check that the existing lock matches its source (pins added, removed or changed,
+    /// the source's sha256); exit 1 naming each difference. Asks no index.
+    #[arg(long, conflicts_with_all = ["refresh", "refresh_package", "owners", "dependencies"])]
+    pub check: bool,
     /// Targets to trim the lock to (repeatable, with --platform): only files installable on
     /// one of them are kept, and the lock records them as `environments`.
     #[command(flatten)]

@@ -161,6 +161,7 @@ mod tests {
                 .collect(),
             archive: None,
             dependencies: None,
+            owners: None,
         }
     }
 

@@ -32,6 +32,7 @@ pub mod lock;
 pub mod locker;
 pub mod marker;
 pub mod metadata;
+pub mod owners;
 pub mod progress;
 pub mod regular_file;
 pub mod report;

@@ -542,6 +542,7 @@ fn lock_pin(
         wheels: Vec::new(),
         archive: None,
         dependencies: None,
+        owners: None,
     };
     place_files(&mut package, entries, &mut note);
     if let Some(baseline) = baseline {
@@ -550,6 +551,7 @@ fn lock_pin(
         package.wheels = baseline.wheels.clone();
         package.archive = baseline.archive.clone();
         package.requires_python = baseline.requires_python.clone();
+        package.owners = baseline.owners.clone();
     }
     Ok((package, notes))
 }

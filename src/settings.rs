@@ -90,6 +90,10 @@ pub struct LockSettings {
     pub refresh: Refresh,
     /// Whether to read and record dependencies.
     pub dependencies: bool,
+    /// Whether to record who can publish each package (`--owners`).
+    pub owners: bool,
+    /// Only check that the lock matches its source (`--check`).
+    pub check: bool,
     /// Targets to trim to; empty: keep every file.
     pub targets: Vec<TargetChoice>,
     /// Index choice, before the input file's own options are known.
@@ -148,6 +152,8 @@ impl LockSettings {
             refresh,
             refresh_package,
             dependencies,
+            owners,
+            check,
             targets,
             index,
             network,
@@ -185,6 +191,8 @@ impl LockSettings {
                 packages,
             },
             dependencies,
+            owners,
+            check,
             targets: TargetChoice::resolve_all(targets.pythons, targets.platforms)?,
             index: IndexSettings::resolve(index, env)?,
             network: NetworkSettings::resolve(network, env),

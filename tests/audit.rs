@@ -272,3 +272,192 @@ fn a_state_file_that_is_not_one_is_refused_before_any_query() {
     );
     assert!(index.server().requests().is_empty());
 }
+
+/// The roles as the public index's JSON API gave them on 2026-11-22
+/// (`../shared/data/index-snapshot/pypi/<name>/json`).
+fn openstack_index() -> TestIndex {
+    IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new("oslo.config", "10.6.0")))
+        .file(DistFile::wheel(&WheelBuilder::new("oslo.config", "10.7.0")))
+        .file(
+            DistFile::wheel(&WheelBuilder::new("XStatic-Font-Awesome", "4.7.0.0"))
+                .upload_time("2016-11-30T10:00:00Z"),
+        )
+        .file(
+            DistFile::wheel(&WheelBuilder::new("XStatic-Font-Awesome", "6.2.1.2"))
+                .upload_time("2025-03-02T10:00:00Z"),
+        )
+        .role("oslo.config", "Owner", "openstackci")
+        .role("XStatic-Font-Awesome", "Owner", "ReimarBauer")
+        .role("XStatic-Font-Awesome", "Owner", "ThomasWaldmann")
+        .role("XStatic-Font-Awesome", "Owner", "sheep")
+        .start()
+}
+
+fn lock_openstack(index: &TestIndex, extra: &[&str]) -> tempfile::TempDir {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "XStatic-Font-Awesome===6.2.1.2\noslo.config===10.7.0\n",
+    );
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "upper-constraints.txt", "--index-url"])
+        .args([index.simple_url()])
+        .args(extra)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    dir
+}
+
+fn releases_dir() -> String {
+    format!(
+        "{}/tests/fixtures/openstack-releases",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn versions_the_release_process_did_not_make_are_reported() {
+    let mut index = openstack_index();
+    let dir = lock_openstack(&index, &[]);
+    index.add_file(
+        DistFile::wheel(&WheelBuilder::new("oslo.config", "10.7.1"))
+            .upload_time("2026-11-29T03:00:00Z"),
+    );
+    let run = audit(dir.path(), &["--releases", &releases_dir()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "\
+critical:
+  xstatic-font-awesome 6.2.1.2
+    not-released: the release records list no version 6.2.1.2 of this deliverable (the latest they list is 4.7.0.0)
+      what to do: the release process did not make this version: find out who uploaded it, and pin a version the deliverable lists
+warning:
+  oslo-config 10.7.0
+    unreleased-version 10.7.1: on the index, and the release records list no such version (uploaded 2026-11-29T03:00:00Z)
+      what to do: the release process did not make this version: find out who uploaded it, and ask the index to remove it if no one on the team did
+info:
+  oslo-config 10.7.0
+    new-release 10.7.1: a newer release is on the index (uploaded 2026-11-29T03:00:00Z)
+      what to do: read its changes before raising the pin; it was not in the lock
+"
+    );
+}
+
+#[test]
+fn owners_recorded_at_lock_time_are_compared_and_checked_against_the_policy() {
+    let mut index = openstack_index();
+    let dir = lock_openstack(&index, &["--owners"]);
+    let lock = std::fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(
+        lock.contains(
+            "[packages.tool.pinguard]\nowners = [\n    { role = \"Owner\", user = \"openstackci\" },\n]\n"
+        ),
+        "{lock}"
+    );
+    index.set_roles(
+        "oslo.config",
+        &[
+            ("Owner", "openstackci"),
+            ("Maintainer", "login.launchpad.net_154"),
+        ],
+    );
+    index.set_roles(
+        "XStatic-Font-Awesome",
+        &[("Owner", "ReimarBauer"), ("Maintainer", "ThomasWaldmann")],
+    );
+    write(
+        dir.path(),
+        "pinguard-policy.toml",
+        "[[group]]\nname = \"OpenStack deliverables\"\npackages = [\"*\"]\naccounts = [\"openstackci\"]\n",
+    );
+    let run = audit(
+        dir.path(),
+        &[
+            "--policy",
+            "pinguard-policy.toml",
+            "--owners",
+            "--format",
+            "markdown",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let not_in_policy =
+        "  what to do: remove the account from the project on the index, or add it to the policy\n";
+    let changed =
+        "  what to do: check that the account belongs to someone who should publish this project\n";
+    assert_eq!(
+        run.stdout,
+        format!(
+            "\
+## pinguard audit of pylock.toml
+
+2 packages audited: 0 critical, 5 warning, 1 info.
+
+### warning
+
+**oslo-config 10.7.0**
+
+- owner-added login.launchpad.net_154: became a Maintainer since the lock  
+{changed}\
+- not-in-policy login.launchpad.net_154: is a Maintainer, and the policy (`OpenStack deliverables`) does not allow the account  
+{not_in_policy}
+**xstatic-font-awesome 6.2.1.2**
+
+- role-changed ThomasWaldmann: was an Owner at the lock, is a Maintainer now  
+{changed}\
+- not-in-policy ReimarBauer: is an Owner, and the policy (`OpenStack deliverables`) does not allow the account  
+{not_in_policy}\
+- not-in-policy ThomasWaldmann: is a Maintainer, and the policy (`OpenStack deliverables`) does not allow the account  
+{not_in_policy}
+### info
+
+**xstatic-font-awesome 6.2.1.2**
+
+- owner-removed sheep: was an Owner at the lock and has no role now  
+  what to do: nothing, if the change was intended; record it with `lock --owners`
+
+### who can publish
+
+| package | owners | maintainers | organization |
+|---|---|---|---|
+| oslo-config==10.7.0 | openstackci | login.launchpad.net_154 |  |
+| xstatic-font-awesome==6.2.1.2 | ReimarBauer | ThomasWaldmann |  |
+"
+        )
+    );
+    let run = audit(
+        dir.path(),
+        &["--policy", "pinguard-policy.toml", "--fail-on", "warning"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+}
+
+#[test]
+fn a_policy_with_an_unknown_key_is_refused_naming_its_line() {
+    let index = openstack_index();
+    let dir = lock_openstack(&index, &[]);
+    write(
+        dir.path(),
+        "pinguard-policy.toml",
+        "[[group]]\nname = \"OpenStack\"\npackages = [\"*\"]\nallowed = [\"openstackci\"]\n",
+    );
+    let run = audit(dir.path(), &["--policy", "pinguard-policy.toml"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .contains("error: unknown key `allowed` in a group\n --> pinguard-policy.toml:4:1"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with(
+            "error: the policy pinguard-policy.toml cannot be used; nothing was audited\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -15,6 +15,8 @@ use pep440_rs::Version;
 use rayon::prelude::*;
 use toml_edit::Datetime;
 
+use super::policy::Policy;
+use super::releases::Releases;
 use super::{Failure, Finding, Kind};
 use crate::digest::Sha256;
 use crate::drift::{self, FileDrift, ServedFile};
@@ -23,24 +25,48 @@ use crate::index::{Index, ProjectFile};
 use crate::lock::Package;
 use crate::lock::pylock::parse_upload_time;
 use crate::locker;
+use crate::owners::Ownership;
 use crate::progress::Progress;
 
+/// What to ask besides the locked version's files.
+#[derive(Debug, Default)]
+pub struct AuditOptions {
+    /// Worker threads, hence requests in flight.
+    pub concurrency: usize,
+    /// Ask every package's ownership (`--owners`); otherwise only where the lock recorded
+    /// one or a policy needs it.
+    pub owners: bool,
+    /// The accounts allowed (`--policy`).
+    pub policy: Option<Policy>,
+    /// OpenStack's release records (`--releases`).
+    pub releases: Option<Releases>,
+}
+
+/// One package's audit: its findings, and who can publish it when that was asked.
+#[derive(Debug, Default)]
+pub struct PackageAudit {
+    /// The findings.
+    pub findings: Vec<Finding>,
+    /// The ownership on the index, when asked.
+    pub owners: Option<Ownership>,
+}
+
 /// Audits every package of `packages` (each with the number of the source its entry names)
-/// on `index`, in parallel on `concurrency` threads: the findings, or every package that
-/// could not be audited.
+/// on `index`, in parallel: each package's audit, in order, or every package that could not
+/// be audited.
 pub fn audit(
     packages: &[(&Package, usize)],
     index: &Index,
-    concurrency: usize,
+    options: &AuditOptions,
     progress: &Progress,
-) -> Result<Vec<Finding>, Vec<Failure>> {
-    let pool = locker::thread_pool(concurrency);
+) -> Result<Vec<PackageAudit>, Vec<Failure>> {
+    let pool = locker::thread_pool(options.concurrency);
     let bar = progress.bar(packages.len() as u64, "auditing");
-    let results: Vec<Result<Vec<Finding>, Failure>> = pool.install(|| {
+    let results: Vec<Result<PackageAudit, Failure>> = pool.install(|| {
         packages
             .par_iter()
             .map(|(package, source)| {
-                let result = audit_package(package, *source, index);
+                let result = audit_package(package, *source, index, options);
                 bar.inc(1);
                 result
             })
@@ -51,10 +77,43 @@ pub fn audit(
     if !failed.is_empty() {
         return Err(failed.into_iter().filter_map(Result::err).collect());
     }
-    Ok(found.into_iter().flatten().flatten().collect())
+    Ok(found.into_iter().flatten().collect())
 }
 
-fn audit_package(package: &Package, source: usize, index: &Index) -> Result<Vec<Finding>, Failure> {
+fn audit_package(
+    package: &Package,
+    source: usize,
+    index: &Index,
+    options: &AuditOptions,
+) -> Result<PackageAudit, Failure> {
+    let mut audit = PackageAudit {
+        findings: index_findings(package, source, index, options)?,
+        owners: None,
+    };
+    let needed = options.owners || options.policy.is_some() || package.owners.is_some();
+    if needed {
+        let now = crate::owners::fetch(index, source, &package.name)
+            .map_err(|e| Failure {
+                package: package.display_name(),
+                reason: format!("cannot read who can publish it: {e}"),
+            })?
+            .unwrap_or_default();
+        audit.findings.extend(super::owners::findings(
+            package,
+            &now,
+            options.policy.as_ref(),
+        ));
+        audit.owners = Some(now);
+    }
+    Ok(audit)
+}
+
+fn index_findings(
+    package: &Package,
+    source: usize,
+    index: &Index,
+    options: &AuditOptions,
+) -> Result<Vec<Finding>, Failure> {
     let fail = |reason: String| Failure {
         package: package.display_name(),
         reason,
@@ -70,7 +129,8 @@ fn audit_package(package: &Package, source: usize, index: &Index) -> Result<Vec<
         message,
         when,
     };
-    let wanted = |v: &Version| *v >= locked;
+    let all_versions = options.releases.is_some();
+    let wanted = |v: &Version| all_versions || *v >= locked;
     let project = match index.project_on(source, &package.name, &wanted) {
         Ok(Some(project)) => project,
         Ok(None) => {
@@ -119,6 +179,9 @@ fn audit_package(package: &Package, source: usize, index: &Index) -> Result<Vec<
             findings.push(finding(kind, drift.file().to_owned(), message, when));
         }
     }
+    if let Some(made) = options.releases.as_ref().and_then(|r| r.of(&package.name)) {
+        findings.extend(release_findings(&project.files, &locked, made, &finding));
+    }
     for (version, uploaded) in newer_releases(&project.files, &locked) {
         let (kind, what) = if version.any_prerelease() {
             (Kind::NewPreRelease, "pre-release")
@@ -129,6 +192,43 @@ fn audit_package(package: &Package, source: usize, index: &Index) -> Result<Vec<
         findings.push(finding(kind, version.to_string(), message, uploaded));
     }
     Ok(findings)
+}
+
+/// With `--releases`: the locked version must be one the release process made; every other
+/// version on the index that no deliverable lists is reported with its first upload.
+fn release_findings(
+    files: &[ProjectFile],
+    locked: &Version,
+    made: &std::collections::BTreeSet<Version>,
+    finding: &impl Fn(Kind, String, String, Option<String>) -> Finding,
+) -> Vec<Finding> {
+    let mut found = Vec::new();
+    if !made.contains(locked) {
+        let message = format!(
+            "the release records list no version {locked} of this deliverable{}",
+            latest_made(made)
+        );
+        found.push(finding(Kind::NotReleased, String::new(), message, None));
+    }
+    for (version, uploaded) in first_uploads(files) {
+        if version != *locked && !made.contains(&version) {
+            let message = "on the index, and the release records list no such version".to_owned();
+            found.push(finding(
+                Kind::UnreleasedVersion,
+                version.to_string(),
+                message,
+                uploaded,
+            ));
+        }
+    }
+    found
+}
+
+fn latest_made(made: &std::collections::BTreeSet<Version>) -> String {
+    made.last().map_or_else(
+        || " (they list none)".to_owned(),
+        |v| format!(" (the latest they list is {v})"),
+    )
 }
 
 /// The message when every file of the locked version is yanked.
@@ -223,8 +323,16 @@ fn describe(drift: &FileDrift) -> (Kind, String, Option<String>) {
 
 /// Versions above `locked`, each with its first upload time.
 fn newer_releases(files: &[ProjectFile], locked: &Version) -> Vec<(Version, Option<String>)> {
+    first_uploads(files)
+        .into_iter()
+        .filter(|(version, _)| version > locked)
+        .collect()
+}
+
+/// Every version of `files`, each with its first upload time, in version order.
+fn first_uploads(files: &[ProjectFile]) -> Vec<(Version, Option<String>)> {
     let mut versions: BTreeMap<&Version, Option<String>> = BTreeMap::new();
-    for file in files.iter().filter(|f| f.name.version() > locked) {
+    for file in files {
         let first = versions.entry(file.name.version()).or_default();
         if let Some(time) = &file.page.upload_time
             && first.as_ref().is_none_or(|t| earlier(time, t))

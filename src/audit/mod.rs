@@ -15,6 +15,9 @@
 //! output and `--state` files use it.
 
 pub mod index;
+pub mod owners;
+pub mod policy;
+pub mod releases;
 pub mod report;
 pub mod state;
 
@@ -85,6 +88,18 @@ pub enum Kind {
     SizeChanged,
     /// A file was added to the locked version after the lock.
     FileAdded,
+    /// The locked version is not one the OpenStack release process made (`--releases`).
+    NotReleased,
+    /// A version on the index that no deliverable file lists (`--releases`).
+    UnreleasedVersion,
+    /// An account has a role it did not have when the lock was made (`lock --owners`).
+    OwnerAdded,
+    /// An account's role changed since the lock.
+    RoleChanged,
+    /// An account the policy does not allow holds a role (`--policy`).
+    NotInPolicy,
+    /// An account lost its role since the lock.
+    OwnerRemoved,
     /// A newer final release.
     NewRelease,
     /// A newer pre-release.
@@ -104,6 +119,12 @@ impl Kind {
             Self::VersionYanked => "version-yanked",
             Self::ProjectQuarantined => "project-quarantined",
             Self::ProjectStatus => "project-status",
+            Self::NotReleased => "not-released",
+            Self::UnreleasedVersion => "unreleased-version",
+            Self::OwnerAdded => "owner-added",
+            Self::RoleChanged => "role-changed",
+            Self::NotInPolicy => "not-in-policy",
+            Self::OwnerRemoved => "owner-removed",
             Self::NewRelease => "new-release",
             Self::NewPreRelease => "new-pre-release",
         }
@@ -118,9 +139,15 @@ impl Kind {
             | Self::FileAdded
             | Self::VersionUnlisted
             | Self::ProjectGone
-            | Self::ProjectQuarantined => Severity::Critical,
-            Self::VersionYanked | Self::ProjectStatus => Severity::Warning,
-            Self::NewRelease | Self::NewPreRelease => Severity::Info,
+            | Self::ProjectQuarantined
+            | Self::NotReleased => Severity::Critical,
+            Self::VersionYanked
+            | Self::ProjectStatus
+            | Self::UnreleasedVersion
+            | Self::OwnerAdded
+            | Self::RoleChanged
+            | Self::NotInPolicy => Severity::Warning,
+            Self::OwnerRemoved | Self::NewRelease | Self::NewPreRelease => Severity::Info,
         }
     }
 
@@ -151,6 +178,23 @@ impl Kind {
                  pin or move it to a project you trust"
             }
             Self::ProjectStatus => "plan a replacement: the project is no longer maintained",
+            Self::NotReleased => {
+                "the release process did not make this version: find out who uploaded it, and pin \
+                 a version the deliverable lists"
+            }
+            Self::UnreleasedVersion => {
+                "the release process did not make this version: find out who uploaded it, and ask \
+                 the index to remove it if no one on the team did"
+            }
+            Self::OwnerAdded | Self::RoleChanged => {
+                "check that the account belongs to someone who should publish this project"
+            }
+            Self::NotInPolicy => {
+                "remove the account from the project on the index, or add it to the policy"
+            }
+            Self::OwnerRemoved => {
+                "nothing, if the change was intended; record it with `lock --owners`"
+            }
             Self::NewRelease | Self::NewPreRelease => {
                 "read its changes before raising the pin; it was not in the lock"
             }
@@ -230,6 +274,8 @@ pub struct Audit {
     pub findings: Vec<Finding>,
     /// How many locked packages were audited.
     pub packages: usize,
+    /// Who can publish each package (`--owners`): its label and ownership, in lock order.
+    pub owners: Vec<(String, crate::owners::Ownership)>,
 }
 
 impl Audit {
@@ -237,7 +283,11 @@ impl Audit {
     pub fn new(mut findings: Vec<Finding>, packages: usize) -> Self {
         findings.sort_by_key(Finding::sort_key);
         findings.dedup();
-        Self { findings, packages }
+        Self {
+            findings,
+            packages,
+            owners: Vec::new(),
+        }
     }
 
     /// How many findings of `severity`.

@@ -8,7 +8,8 @@
 //!   "counts": { "critical": N, "warning": N, "info": N },
 //!   "findings": [ { "severity", "code", "package", "version", "subject", "message",
 //!                   "uploaded" (RFC 3339 or null), "hint", "new" (with --state) } ],
-//!   "resolved": [ { "severity", "key", "message" } ]   (with --state) }
+//!   "resolved": [ { "severity", "key", "message" } ]   (with --state),
+//!   "owners": [ { "package", "roles": [ { "role", "user" } ], "organization" } ]   (--owners) }
 //! ```
 
 use std::fmt::Write as _;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::state::Delta;
 use super::{Audit, Finding, Severity};
+use crate::owners::Ownership;
 
 const SEVERITIES: [Severity; 3] = [Severity::Critical, Severity::Warning, Severity::Info];
 
@@ -89,15 +91,46 @@ pub fn text(audit: &Audit, delta: Option<&Delta>) -> String {
             }
         }
     }
-    if let Some(delta) = delta {
-        if !delta.resolved.is_empty() {
-            let _ = writeln!(out, "resolved since the last run:");
-            for resolved in &delta.resolved {
-                let _ = writeln!(out, "  {} {}", resolved.severity, resolved.key);
-            }
+    if let Some(delta) = delta.filter(|d| !d.resolved.is_empty()) {
+        let _ = writeln!(out, "resolved since the last run:");
+        for resolved in &delta.resolved {
+            let _ = writeln!(out, "  {} {}", resolved.severity, resolved.key);
+        }
+    }
+    if !audit.owners.is_empty() {
+        let _ = writeln!(out, "who can publish:");
+        for (label, ownership) in &audit.owners {
+            let _ = writeln!(out, "  {label}: {}", roles_text(ownership));
         }
     }
     out
+}
+
+fn roles_text(ownership: &Ownership) -> String {
+    let mut text = if ownership.roles.is_empty() {
+        "no account listed".to_owned()
+    } else {
+        ownership
+            .roles
+            .iter()
+            .map(|r| format!("{} {}", r.role, r.user))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(organization) = &ownership.organization {
+        text.push_str(&format!(" (organization {organization})"));
+    }
+    text
+}
+
+fn users_with(ownership: &Ownership, role: &str) -> String {
+    ownership
+        .roles
+        .iter()
+        .filter(|r| r.role == role)
+        .map(|r| r.user.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The report as markdown, headed with `title`.
@@ -121,6 +154,18 @@ pub fn markdown(audit: &Audit, delta: Option<&Delta>, title: &str) -> String {
         out.push_str("\n### resolved since the last run\n\n");
         for resolved in &delta.resolved {
             let _ = writeln!(out, "- {} `{}`", resolved.severity, resolved.key);
+        }
+    }
+    if !audit.owners.is_empty() {
+        out.push_str("\n### who can publish\n\n| package | owners | maintainers | organization |\n|---|---|---|---|\n");
+        for (label, ownership) in &audit.owners {
+            let _ = writeln!(
+                out,
+                "| {label} | {} | {} | {} |",
+                users_with(ownership, "Owner"),
+                users_with(ownership, "Maintainer"),
+                ownership.organization.as_deref().unwrap_or("")
+            );
         }
     }
     out
@@ -164,6 +209,20 @@ pub fn json(audit: &Audit, delta: Option<&Delta>, lock: &str) -> String {
             .resolved
             .iter()
             .map(|r| json!({ "severity": r.severity, "key": r.key, "message": r.message }))
+            .collect();
+    }
+    if !audit.owners.is_empty() {
+        document["owners"] = audit
+            .owners
+            .iter()
+            .map(|(label, ownership)| {
+                let roles: Vec<Value> = ownership
+                    .roles
+                    .iter()
+                    .map(|r| json!({ "role": r.role, "user": r.user }))
+                    .collect();
+                json!({ "package": label, "roles": roles, "organization": ownership.organization })
+            })
             .collect();
     }
     let mut text = serde_json::to_string_pretty(&document).expect("JSON values serialize");

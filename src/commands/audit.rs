@@ -6,8 +6,9 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::atomic;
+use crate::audit::index::AuditOptions;
 use crate::audit::state::{self, Delta};
-use crate::audit::{Audit, index, report};
+use crate::audit::{Audit, index, policy, releases, report};
 use crate::cli::{AuditArgs, ReportFormat};
 use crate::exit::ExitStatus;
 use crate::http::HttpClient;
@@ -22,7 +23,11 @@ use crate::settings::{NetworkSettings, credential_urls_from_env};
 /// Runs `pinguard audit`.
 pub fn run(args: AuditArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     let env = |name: &str| std::env::var(name).ok();
+    let Some(mut options) = options(&args, reporter)? else {
+        return Ok(ExitStatus::Error);
+    };
     let network = NetworkSettings::resolve(args.network, &env);
+    options.concurrency = network.concurrency;
     let Some(lock) = read_lock(&args.lock, reporter)? else {
         return Ok(ExitStatus::Error);
     };
@@ -38,12 +43,12 @@ pub fn run(args: AuditArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     // Like `lock --refresh`: no page is taken from the cache without asking the index.
     let index = Index::new(http, network.cache(true), sources);
     let progress = Progress::new(reporter.verbosity() == Verbosity::Quiet);
-    let found = index::audit(&packages, &index, network.concurrency, &progress);
+    let found = index::audit(&packages, &index, &options, &progress);
     for warning in index.cache().take_warnings() {
         reporter.warn(&warning);
     }
-    let findings = match found {
-        Ok(findings) => findings,
+    let audited = match found {
+        Ok(audited) => audited,
         Err(failures) => {
             for failure in &failures {
                 reporter.error(&format!("{}: {}", failure.package, failure.reason));
@@ -56,7 +61,16 @@ pub fn run(args: AuditArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             return Ok(ExitStatus::Error);
         }
     };
-    let audit = Audit::new(findings, packages.len());
+    let mut owners = Vec::new();
+    let mut findings = Vec::new();
+    for ((package, _), audited) in packages.iter().zip(audited) {
+        findings.extend(audited.findings);
+        if let Some(ownership) = audited.owners.filter(|_| args.owners) {
+            owners.push((package.display_name(), ownership));
+        }
+    }
+    let mut audit = Audit::new(findings, packages.len());
+    audit.owners = owners;
     let delta = remembered.map(|r| state::delta(r, &audit));
     let lock_name = args.lock.display().to_string();
     let text = match args.format {
@@ -83,6 +97,41 @@ pub fn run(args: AuditArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// The policy and release records the flags name, read before any query; `None` after
+/// reporting why they cannot be used.
+fn options(args: &AuditArgs, reporter: &Reporter) -> anyhow::Result<Option<AuditOptions>> {
+    let policy = match &args.policy {
+        Some(path) => {
+            let text = fs_err::read_to_string(path)?;
+            match policy::parse(&path.display().to_string(), &text) {
+                Ok(policy) => Some(policy),
+                Err(diagnostics) => {
+                    reporter.raw(&format!("{}\n", diagnostics.render(reporter.styled())));
+                    reporter.error(&format!(
+                        "the policy {} cannot be used; nothing was audited",
+                        path.display()
+                    ));
+                    return Ok(None);
+                }
+            }
+        }
+        None => None,
+    };
+    let releases = match args.releases.as_deref().map(releases::read).transpose() {
+        Ok(releases) => releases,
+        Err(e) => {
+            reporter.error(&format!("{e}; nothing was audited"));
+            return Ok(None);
+        }
+    };
+    Ok(Some(AuditOptions {
+        concurrency: 1,
+        owners: args.owners,
+        policy,
+        releases,
+    }))
 }
 
 fn summary(audit: &Audit, delta: Option<&Delta>) -> String {

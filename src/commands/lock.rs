@@ -236,6 +236,19 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             return Ok(status);
         }
     }
+    if settings.owners
+        && let Err(failures) =
+            crate::owners::record(&mut lock, &prepared.index, settings.network.concurrency)
+    {
+        for failure in &failures {
+            reporter.error(failure);
+        }
+        reporter.error(&format!(
+            "{} packages' owners cannot be read; nothing was written",
+            failures.len()
+        ));
+        return Ok(ExitStatus::Error);
+    }
     lock.source = Some(LockSource {
         location: source_location(&settings.source, lock_dir.as_deref()),
         sha256: requirements.source_sha256,

@@ -119,6 +119,7 @@ mod tests {
             wheels: vec![entry("zeta-1.0-py3-none-any.whl", 2)],
             archive: None,
             dependencies: None,
+            owners: None,
         });
         lock.packages.push(Package {
             name: PackageName::from_str("Alpha").unwrap(),
@@ -130,6 +131,7 @@ mod tests {
             wheels: vec![],
             archive: None,
             dependencies: None,
+            owners: None,
         });
         let text = render(
             &lock,

@@ -67,6 +67,9 @@ pub struct Package {
     pub archive: Option<FileEntry>,
     /// What the package depends on, when it was read (`lock --dependencies`).
     pub dependencies: Option<RecordedDependencies>,
+    /// Who could publish it when it was locked (`lock --owners`), in
+    /// `[packages.tool.pinguard]`.
+    pub owners: Option<crate::owners::Ownership>,
 }
 
 /// A package's dependencies as the lock records them: PEP 751's `dependencies` (references

@@ -19,6 +19,7 @@ use super::{EntryLocation, FileEntry, Lock, LockSource, Package, RecordedDepende
 use crate::dependencies::Provenance;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::digest::Sha256;
+use crate::owners::{Ownership, Role};
 
 /// The `lock-version` pinguard writes, and the major version it reads.
 pub const LOCK_VERSION: &str = "1.0";
@@ -99,7 +100,22 @@ fn package_table(package: &Package, lock: &Lock) -> Table {
             }
             table["dependencies"] = value(multiline(array));
         }
-        let mut pinguard = Table::new();
+    }
+    let pinguard = package_tool_table(package);
+    if !pinguard.is_empty() {
+        let mut tool = Table::new();
+        tool.set_implicit(true);
+        tool["pinguard"] = Item::Table(pinguard);
+        table["tool"] = Item::Table(tool);
+    }
+    table
+}
+
+/// `[packages.tool.pinguard]`: recorded dependencies (`lock --dependencies`) and owners
+/// (`lock --owners`).
+fn package_tool_table(package: &Package) -> Table {
+    let mut pinguard = Table::new();
+    if let Some(recorded) = &package.dependencies {
         let mut requires = Array::new();
         for requirement in &recorded.requires_dist {
             requires.push(requirement.to_string());
@@ -107,12 +123,21 @@ fn package_table(package: &Package, lock: &Lock) -> Table {
         pinguard["requires-dist"] = value(multiline(requires));
         pinguard["dependencies-from"] = value(recorded.provenance.as_str());
         pinguard["dependencies-file"] = value(&recorded.file);
-        let mut tool = Table::new();
-        tool.set_implicit(true);
-        tool["pinguard"] = Item::Table(pinguard);
-        table["tool"] = Item::Table(tool);
     }
-    table
+    if let Some(owners) = &package.owners {
+        let mut roles = Array::new();
+        for role in &owners.roles {
+            let mut entry = InlineTable::new();
+            entry.insert("role", role.role.as_str().into());
+            entry.insert("user", role.user.as_str().into());
+            roles.push(entry);
+        }
+        pinguard["owners"] = value(multiline(roles));
+        if let Some(organization) = &owners.organization {
+            pinguard["organization"] = value(organization);
+        }
+    }
+    pinguard
 }
 
 /// PEP 751 `dependencies`: for each requirement, the entries of the lock it can resolve to,
@@ -486,6 +511,7 @@ impl Reader<'_> {
             );
         }
         let dependencies = self.recorded_dependencies(table, &context);
+        let owners = self.recorded_owners(table, &context);
         Some(Package {
             name,
             version,
@@ -496,6 +522,46 @@ impl Reader<'_> {
             wheels,
             archive,
             dependencies,
+            owners,
+        })
+    }
+
+    /// `[packages.tool.pinguard]`'s recorded owners, when present.
+    fn recorded_owners(&mut self, table: &Table, context: &str) -> Option<Ownership> {
+        let pinguard = table.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
+        let item = pinguard.get("owners")?;
+        let context = format!("{context}.tool.pinguard");
+        let organization = self.optional_string(pinguard, "organization", &context);
+        let mut roles = Vec::new();
+        let entries = item.as_array();
+        if entries.is_none() {
+            self.problem(
+                item.span(),
+                format!("{context}: `owners` must be an array"),
+                None,
+            );
+        }
+        for entry in entries.into_iter().flatten() {
+            let role = entry.as_inline_table().and_then(|t| {
+                Some(Role {
+                    role: t.get("role")?.as_str()?.to_owned(),
+                    user: t.get("user")?.as_str()?.to_owned(),
+                })
+            });
+            match role {
+                Some(role) => roles.push(role),
+                None => self.problem(
+                    entry.span(),
+                    format!(
+                        "{context}: each `owners` entry must be {{ role = \"…\", user = \"…\" }}"
+                    ),
+                    Some("record the owners again with `pinguard lock --owners`"),
+                ),
+            }
+        }
+        Some(Ownership {
+            roles,
+            organization,
         })
     }
 
@@ -506,6 +572,12 @@ impl Reader<'_> {
         context: &str,
     ) -> Option<RecordedDependencies> {
         let pinguard = table.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
+        if !["requires-dist", "dependencies-from", "dependencies-file"]
+            .iter()
+            .any(|key| pinguard.contains_key(key))
+        {
+            return None;
+        }
         let context = format!("{context}.tool.pinguard");
         let from = self.string(pinguard, "dependencies-from", &context)?;
         let Some(provenance) = Provenance::parse(&from) else {

@@ -24,6 +24,7 @@ fn sample() -> Lock {
         wheels: vec![file("oslo_config-10.7.0-py3-none-any.whl", 2)],
         archive: None,
         dependencies: None,
+        owners: None,
     });
     lock.packages.push(Package {
         name: PackageName::from_str("local").unwrap(),
@@ -41,6 +42,7 @@ fn sample() -> Lock {
         }],
         archive: None,
         dependencies: None,
+        owners: None,
     });
     lock.source = Some(LockSource {
         location: "upper-constraints.txt".into(),
