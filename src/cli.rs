@@ -64,9 +64,23 @@ pub enum Command {
     /// Check that a pinned set is complete and consistent for each target: every dependency
     /// pinned, every pin within its dependents' specifiers, installable there.
     Check(CheckArgs),
+    /// List what changed between two locks: versions, files, digests (critical), markers, owners.
+    Diff(DiffArgs),
     /// Report what changed on the index since the lock: locked files changed or removed, files
     /// added to locked versions, yanked or vanished versions, project status, new releases.
     Audit(AuditArgs),
+}
+
+/// `pinguard diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The lock before the change.
+    pub old: PathBuf,
+    /// The lock after it.
+    pub new: PathBuf,
+    /// How to print the changes.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// `pinguard audit`.

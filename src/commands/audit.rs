@@ -28,7 +28,7 @@ pub fn run(args: AuditArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     };
     let network = NetworkSettings::resolve(args.network, &env);
     options.concurrency = network.concurrency;
-    let Some(lock) = read_lock(&args.lock, reporter)? else {
+    let Some(lock) = read_lock(&args.lock, "audited", reporter)? else {
         return Ok(ExitStatus::Error);
     };
     let remembered = match args.state.as_deref().map(state::read).transpose() {
@@ -147,12 +147,16 @@ fn summary(audit: &Audit, delta: Option<&Delta>) -> String {
     text
 }
 
-/// The lock at `path`; `None` after reporting why it cannot be audited.
-fn read_lock(path: &Path, reporter: &Reporter) -> anyhow::Result<Option<Lock>> {
+/// The lock at `path`; `None` after reporting why it cannot be `verb` (`audited`, `compared`).
+pub(super) fn read_lock(
+    path: &Path,
+    verb: &str,
+    reporter: &Reporter,
+) -> anyhow::Result<Option<Lock>> {
     let text = match fs_err::read_to_string(path) {
         Ok(text) => text,
         Err(e) => {
-            reporter.error(&format!("cannot read the lock: {e}"));
+            reporter.error(&format!("cannot read the lock: {e}; nothing was {verb}"));
             return Ok(None);
         }
     };
@@ -161,7 +165,7 @@ fn read_lock(path: &Path, reporter: &Reporter) -> anyhow::Result<Option<Lock>> {
         Err(diagnostics) => {
             reporter.raw(&format!("{}\n", diagnostics.render(reporter.styled())));
             reporter.error(&format!(
-                "{} cannot be audited; nothing was reported",
+                "{} cannot be {verb}; nothing was reported",
                 path.display()
             ));
             Ok(None)

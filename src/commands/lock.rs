@@ -15,7 +15,7 @@ use crate::index::Index;
 use crate::index::fetch_page;
 use crate::lock::export::{self, ExportFormat};
 use crate::lock::trim::trim;
-use crate::lock::{Lock, LockSource, Package, RecordedDependencies, pylock};
+use crate::lock::{Lock, LockSource, Package, RecordedDependencies, current, pylock};
 use crate::locker::{self, LockOptions, NoteLevel, Problem};
 use crate::progress::Progress;
 use crate::report::{Reporter, count};
@@ -165,6 +165,9 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     if let (Output::File(path), LockFormat::Pylock) = (&settings.output, settings.format) {
         crate::settings::check_pylock_name(path)?;
     }
+    if settings.check {
+        return check_current(&settings, reporter);
+    }
     let prepared = match prepare(
         &settings.source,
         &settings.index,
@@ -291,6 +294,53 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         count(outcome.queried, "project"),
     ));
     Ok(ExitStatus::Success)
+}
+
+/// `lock --check`: compares the existing lock with its source, reading the source only (a
+/// URL from the cache), and names every difference.
+fn check_current(settings: &LockSettings, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
+    let Output::File(path) = &settings.output else {
+        reporter
+            .error("--check compares a lock file with its source: name the lock with `-o PATH`");
+        return Ok(ExitStatus::Error);
+    };
+    let Some(lock) = read_previous(path, reporter)? else {
+        return Ok(ExitStatus::Error);
+    };
+    let mut network = settings.network.clone();
+    network.connectivity = crate::http::Connectivity::Offline;
+    let prepared = match prepare(
+        &settings.source,
+        &settings.index,
+        &network,
+        false,
+        Purpose::Lock,
+        reporter,
+    )? {
+        Ok(prepared) => prepared,
+        Err(status) => return Ok(status),
+    };
+    let requirements = &prepared.requirements;
+    let differences = current::compare(&requirements.pins, requirements.source_sha256, &lock);
+    for difference in &differences {
+        reporter.error(&difference.to_string());
+    }
+    if differences.is_empty() {
+        reporter.summary(&format!(
+            "{} matches {}: {}",
+            path.display(),
+            settings.source,
+            count(requirements.pins.len(), "pin")
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    reporter.error(&format!(
+        "{} does not match {}: {}; run `pinguard lock` again to update it",
+        path.display(),
+        settings.source,
+        count(differences.len(), "difference")
+    ));
+    Ok(ExitStatus::Failure)
 }
 
 /// Refuses an output file that is one of `inputs` (the same file however spelled: `./uc.txt`,

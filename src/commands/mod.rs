@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod diff;
 pub mod export;
 pub mod fetch;
 pub mod install;
@@ -55,6 +56,7 @@ pub fn main() -> ExitStatus {
         Command::Sync(args) => sync::run(args, &reporter),
         Command::Check(args) => check::run(args, &reporter),
         Command::Audit(args) => audit::run(args, &reporter),
+        Command::Diff(args) => diff::run(args, &reporter),
     };
     match result {
         Ok(status) => status,

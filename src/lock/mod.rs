@@ -6,6 +6,8 @@
 //! or a local directory. [`pylock`] reads and writes the TOML; [`export`] renders pip
 //! requirements with `--hash` options.
 
+pub mod current;
+pub mod diff;
 pub mod export;
 pub mod pylock;
 pub mod trim;
