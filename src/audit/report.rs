@@ -30,14 +30,17 @@ fn shown<'a>(audit: &'a Audit, delta: Option<&'a Delta>) -> impl Iterator<Item =
         .filter(move |f| delta.is_none_or(|d| d.is_new(f)))
 }
 
+/// One package's findings, under its label.
+type PackageGroup<'a> = (String, Vec<&'a Finding>);
+
 /// The groups: each severity with findings, and its findings by package label.
 fn groups<'a>(
     audit: &'a Audit,
     delta: Option<&'a Delta>,
-) -> Vec<(Severity, Vec<(String, Vec<&'a Finding>)>)> {
+) -> Vec<(Severity, Vec<PackageGroup<'a>>)> {
     let mut out = Vec::new();
     for severity in SEVERITIES {
-        let mut packages: Vec<(String, Vec<&Finding>)> = Vec::new();
+        let mut packages: Vec<PackageGroup<'_>> = Vec::new();
         for finding in shown(audit, delta).filter(|f| f.severity() == severity) {
             let label = finding.package_label();
             match packages.last_mut() {

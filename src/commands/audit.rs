@@ -202,10 +202,10 @@ fn sources_of<'a>(
 }
 
 fn source(name: &str, lock_dir: &Path) -> Source {
-    if name.starts_with("http://") || name.starts_with("https://") {
-        if let Ok(url) = SafeUrl::parse(name) {
-            return Source::index(&url);
-        }
+    if (name.starts_with("http://") || name.starts_with("https://"))
+        && let Ok(url) = SafeUrl::parse(name)
+    {
+        return Source::index(&url);
     }
     Source::FindLinks(FindLinks::Dir(lock_dir.join(name)))
 }
