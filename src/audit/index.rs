@@ -98,10 +98,15 @@ fn audit_package(
                 reason: format!("cannot read who can publish it: {e}"),
             })?
             .unwrap_or_default();
+        let deliverable = options
+            .releases
+            .as_ref()
+            .is_some_and(|r| r.of(&package.name).is_some());
         audit.findings.extend(super::owners::findings(
             package,
             &now,
             options.policy.as_ref(),
+            deliverable,
         ));
         audit.owners = Some(now);
     }

@@ -7,7 +7,13 @@ use crate::lock::Package;
 use crate::owners::{Change, Ownership, changes};
 
 /// The findings for `package`, whose ownership on the index is `now`.
-pub fn findings(package: &Package, now: &Ownership, policy: Option<&Policy>) -> Vec<Finding> {
+/// `deliverable` says whether the release records (`--releases`) name it.
+pub fn findings(
+    package: &Package,
+    now: &Ownership,
+    policy: Option<&Policy>,
+    deliverable: bool,
+) -> Vec<Finding> {
     let finding = |kind, user: &str, message: String| Finding {
         kind,
         package: package.name.clone(),
@@ -48,7 +54,7 @@ pub fn findings(package: &Package, now: &Ownership, policy: Option<&Policy>) -> 
     let Some(policy) = policy else {
         return found;
     };
-    let groups: Vec<_> = policy.groups_of(&package.name).collect();
+    let groups: Vec<_> = policy.groups_of(&package.name, deliverable).collect();
     if groups.is_empty() {
         return found;
     }

@@ -6,9 +6,16 @@
 //! # is in; a package in no group is not checked.
 //! [[group]]
 //! name = "OpenStack deliverables"   # shown in findings
-//! packages = ["*"]
+//! deliverables = true               # every package --releases names a deliverable
 //! accounts = ["openstackci"]
+//!
+//! [[group]]
+//! name = "ours"
+//! packages = ["oslo.config", "pbr"] # or ["*"]
+//! accounts = ["openstackci", "release-bot"]
 //! ```
+//!
+//! A group names `packages`, or sets `deliverables = true` (with `audit --releases`), or both.
 //!
 //! Unknown keys and wrong types are errors naming the file, line and key.
 
@@ -27,6 +34,8 @@ pub struct Group {
     pub name: String,
     /// The packages; `None` is every package (`"*"`).
     pub packages: Option<BTreeSet<PackageName>>,
+    /// Whether every OpenStack deliverable is in the group (`deliverables = true`).
+    pub deliverables: bool,
     /// The accounts allowed.
     pub accounts: BTreeSet<String>,
 }
@@ -39,16 +48,26 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The groups `package` is in.
-    pub fn groups_of<'a>(&'a self, package: &'a PackageName) -> impl Iterator<Item = &'a Group> {
-        self.groups
-            .iter()
-            .filter(move |g| g.packages.as_ref().is_none_or(|p| p.contains(package)))
+    /// The groups `package` is in; `deliverable` says whether the release records name it.
+    pub fn groups_of<'a>(
+        &'a self,
+        package: &'a PackageName,
+        deliverable: bool,
+    ) -> impl Iterator<Item = &'a Group> {
+        self.groups.iter().filter(move |g| {
+            (g.deliverables && deliverable)
+                || g.packages.as_ref().is_none_or(|p| p.contains(package))
+        })
+    }
+
+    /// Whether a group is about deliverables, which needs `--releases`.
+    pub fn needs_releases(&self) -> bool {
+        self.groups.iter().any(|g| g.deliverables)
     }
 }
 
-const HELP: &str =
-    "a policy is `[[group]]` tables with `name`, `packages` (names, or \"*\") and `accounts`";
+const HELP: &str = "a policy is `[[group]]` tables with `name`, `packages` (names, or \"*\") \
+                    or `deliverables = true`, and `accounts`";
 
 /// Parses the policy `text` read from `file`; every problem at once.
 pub fn parse(file: &str, text: &str) -> Result<Policy, Diagnostics> {
@@ -103,7 +122,7 @@ fn group(
     problem: &mut impl FnMut(Option<std::ops::Range<usize>>, String),
 ) -> Option<Group> {
     for (key, _) in table.iter() {
-        if !["name", "packages", "accounts"].contains(&key) {
+        if !["name", "packages", "deliverables", "accounts"].contains(&key) {
             problem(
                 table.key(key).and_then(|k| k.span()),
                 format!("unknown key `{key}` in a group"),
@@ -121,7 +140,20 @@ fn group(
             return None;
         }
     };
-    let packages = strings(table, "packages", &name, problem)?;
+    let deliverables = match table.get("deliverables") {
+        None => false,
+        Some(item) => item.as_bool().unwrap_or_else(|| {
+            problem(
+                item.span(),
+                format!("group `{name}`: `deliverables` must be true or false"),
+            );
+            false
+        }),
+    };
+    let packages = match table.get("packages") {
+        None if deliverables => Vec::new(),
+        _ => strings(table, "packages", &name, problem)?,
+    };
     let accounts = strings(table, "accounts", &name, problem)?;
     let packages = if packages.iter().any(|p| p == "*") {
         None
@@ -143,6 +175,7 @@ fn group(
     Some(Group {
         name,
         packages,
+        deliverables,
         accounts: accounts.into_iter().collect(),
     })
 }
@@ -182,10 +215,26 @@ mod tests {
         )
         .unwrap();
         let name = PackageName::from_str("oslo-config").unwrap();
-        let groups: Vec<&str> = policy.groups_of(&name).map(|g| g.name.as_str()).collect();
+        let groups: Vec<&str> = policy
+            .groups_of(&name, false)
+            .map(|g| g.name.as_str())
+            .collect();
         assert_eq!(groups, ["os", "all"]);
         let other = PackageName::from_str("six").unwrap();
-        assert_eq!(policy.groups_of(&other).count(), 1);
+        assert_eq!(policy.groups_of(&other, false).count(), 1);
+    }
+
+    #[test]
+    fn a_deliverables_group_holds_the_deliverables_only() {
+        let policy = parse(
+            "p.toml",
+            "[[group]]\nname = \"os\"\ndeliverables = true\naccounts = [\"openstackci\"]\n",
+        )
+        .unwrap();
+        let name = PackageName::from_str("oslo-config").unwrap();
+        assert_eq!(policy.groups_of(&name, true).count(), 1);
+        assert_eq!(policy.groups_of(&name, false).count(), 0);
+        assert!(policy.needs_releases());
     }
 
     #[test]

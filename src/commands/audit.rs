@@ -119,6 +119,13 @@ fn options(args: &AuditArgs, reporter: &Reporter) -> anyhow::Result<Option<Audit
         }
         None => None,
     };
+    if policy.as_ref().is_some_and(|p| p.needs_releases()) && args.releases.is_none() {
+        reporter.error(
+            "the policy has a group of `deliverables`, which only --releases DIR can name; \
+             nothing was audited",
+        );
+        return Ok(None);
+    }
     let releases = match args.releases.as_deref().map(releases::read).transpose() {
         Ok(releases) => releases,
         Err(e) => {
