@@ -461,3 +461,40 @@ fn a_policy_with_an_unknown_key_is_refused_naming_its_line() {
         run.stderr
     );
 }
+
+#[test]
+fn a_locked_file_served_with_another_size_fails_audit_and_lock_refresh_alike() {
+    let mut index = index_at_lock_time();
+    let dir = locked(&index);
+    let wheel = "stable-1.0-py3-none-any.whl";
+    let size = index.file(wheel).bytes().len();
+    index.publish_size(wheel, size + 1);
+    let run = audit(dir.path(), &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "\
+critical:
+  stable 1.0
+    size-changed {wheel}: served with {} bytes, locked with {size}
+      what to do: do not install it: the index serves other bytes under the locked name; keep the lock and tell the index's operators
+",
+            size + 1
+        )
+    );
+    // The same comparison makes `lock --refresh` fail.
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "upper-constraints.txt", "--refresh", "--index-url"])
+        .args([index.simple_url()])
+        .run();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "the index no longer serves what the lock holds:\n  {wheel}\n    locked:   {size} bytes\n    on index: {} bytes\n",
+            size + 1
+        )),
+        "{}",
+        run.stderr
+    );
+}

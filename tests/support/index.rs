@@ -415,6 +415,17 @@ impl TestIndex {
         self.publish_pages();
     }
 
+    /// Publishes `size` as the size of `filename` (PEP 700), its bytes and hash unchanged.
+    pub fn publish_size(&mut self, filename: &str, size: usize) {
+        let file = self
+            .files
+            .iter_mut()
+            .find(|f| f.filename == filename)
+            .unwrap_or_else(|| panic!("the index has no file {filename}"));
+        file.published_size = Some(size);
+        self.publish_pages();
+    }
+
     /// Yanks `filename` (PEP 592); an empty reason yanks it without one.
     pub fn yank(&mut self, filename: &str, reason: &str) {
         let file = self
