@@ -498,3 +498,47 @@ critical:
         run.stderr
     );
 }
+
+#[test]
+fn a_project_locked_once_per_marker_is_asked_once() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&WheelBuilder::new(
+            "async-timeout",
+            "4.0.3",
+        )))
+        .file(DistFile::wheel(&WheelBuilder::new(
+            "async-timeout",
+            "5.0.1",
+        )))
+        .role("async-timeout", "Owner", "asvetlov")
+        .start();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "async-timeout===4.0.3;python_version=='3.9'\nasync-timeout===5.0.1;python_version>='3.10'\n",
+    );
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "upper-constraints.txt", "--index-url"])
+        .args([index.simple_url()])
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    index.server().clear_log();
+    let run = audit(dir.path(), &["--owners"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "\
+info:
+  async-timeout 4.0.3
+    new-release 5.0.1: a newer release is on the index (uploaded 2024-01-01T00:00:00.000000Z)
+      what to do: read its changes before raising the pin; it was not in the lock
+who can publish:
+  async-timeout==4.0.3 ; python_full_version == '3.9.*': Owner asvetlov
+  async-timeout==5.0.1 ; python_full_version >= '3.10': Owner asvetlov
+"
+    );
+    let server = index.server();
+    assert_eq!(server.requests_to("/simple/async-timeout/").len(), 1);
+    assert_eq!(server.requests_to("/pypi/async-timeout/json").len(), 1);
+}

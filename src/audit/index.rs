@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use pep440_rs::Version;
+use pep508_rs::PackageName;
 use rayon::prelude::*;
 use toml_edit::Datetime;
 
@@ -21,7 +22,7 @@ use super::{Failure, Finding, Kind};
 use crate::digest::Sha256;
 use crate::drift::{self, FileDrift, ServedFile};
 use crate::filename::DistFilename;
-use crate::index::{Index, ProjectFile};
+use crate::index::{Index, Project, ProjectFile, Source};
 use crate::lock::Package;
 use crate::lock::pylock::parse_upload_time;
 use crate::locker;
@@ -53,51 +54,104 @@ pub struct PackageAudit {
 
 /// Audits every package of `packages` (each with the number of the source its entry names)
 /// on `index`, in parallel: each package's audit, in order, or every package that could not
-/// be audited.
+/// be audited. A project locked several times (once per marker) is asked once.
 pub fn audit(
     packages: &[(&Package, usize)],
     index: &Index,
     options: &AuditOptions,
     progress: &Progress,
 ) -> Result<Vec<PackageAudit>, Vec<Failure>> {
+    let mut projects: BTreeMap<(&PackageName, usize), Vec<usize>> = BTreeMap::new();
+    for (i, (package, source)) in packages.iter().enumerate() {
+        projects
+            .entry((&package.name, *source))
+            .or_default()
+            .push(i);
+    }
+    let projects: Vec<_> = projects.into_iter().collect();
     let pool = locker::thread_pool(options.concurrency);
-    let bar = progress.bar(packages.len() as u64, "auditing");
-    let results: Vec<Result<PackageAudit, Failure>> = pool.install(|| {
-        packages
+    let bar = progress.bar(projects.len() as u64, "auditing");
+    let results: Vec<Vec<(usize, Result<PackageAudit, Failure>)>> = pool.install(|| {
+        projects
             .par_iter()
-            .map(|(package, source)| {
-                let result = audit_package(package, *source, index, options);
+            .map(|((name, source), members)| {
+                let entries: Vec<&Package> = members.iter().map(|&i| packages[i].0).collect();
+                let answers = Answers::ask(name, *source, &entries, index, options);
+                let audited = members
+                    .iter()
+                    .zip(&entries)
+                    .map(|(&i, package)| (i, audit_package(package, &answers, index, options)))
+                    .collect();
                 bar.inc(1);
-                result
+                audited
             })
             .collect()
     });
     bar.finish_and_clear();
-    let (found, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let mut ordered: Vec<(usize, Result<PackageAudit, Failure>)> =
+        results.into_iter().flatten().collect();
+    ordered.sort_by_key(|(i, _)| *i);
+    let (found, failed): (Vec<_>, Vec<_>) =
+        ordered.into_iter().map(|(_, r)| r).partition(Result::is_ok);
     if !failed.is_empty() {
         return Err(failed.into_iter().filter_map(Result::err).collect());
     }
     Ok(found.into_iter().flatten().collect())
 }
 
+/// What the index answered about one project: its page (on the source the entries name), and
+/// its ownership when needed. Failures are kept as text, for every entry to report.
+struct Answers<'a> {
+    source: &'a Source,
+    project: Result<Option<Project>, String>,
+    owners: Option<Result<Ownership, String>>,
+}
+
+impl<'a> Answers<'a> {
+    fn ask(
+        name: &PackageName,
+        source: usize,
+        entries: &[&Package],
+        index: &'a Index,
+        options: &AuditOptions,
+    ) -> Self {
+        let lowest = entries.iter().filter_map(|p| p.version.as_ref()).min();
+        let all_versions = options.releases.is_some();
+        let wanted = |v: &Version| all_versions || lowest.is_some_and(|low| v >= low);
+        let project = index
+            .project_on(source, name, &wanted)
+            .map_err(|e| e.to_string());
+        let needed = options.owners
+            || options.policy.is_some()
+            || entries.iter().any(|p| p.owners.is_some());
+        let owners = needed.then(|| {
+            crate::owners::fetch(index, source, name)
+                .map(Option::unwrap_or_default)
+                .map_err(|e| format!("cannot read who can publish it: {e}"))
+        });
+        Self {
+            source: &index.sources()[source],
+            project,
+            owners,
+        }
+    }
+}
+
 fn audit_package(
     package: &Package,
-    source: usize,
+    answers: &Answers<'_>,
     index: &Index,
     options: &AuditOptions,
 ) -> Result<PackageAudit, Failure> {
     let mut audit = PackageAudit {
-        findings: index_findings(package, source, index, options)?,
+        findings: index_findings(package, answers, index, options)?,
         owners: None,
     };
-    let needed = options.owners || options.policy.is_some() || package.owners.is_some();
-    if needed {
-        let now = crate::owners::fetch(index, source, &package.name)
-            .map_err(|e| Failure {
-                package: package.display_name(),
-                reason: format!("cannot read who can publish it: {e}"),
-            })?
-            .unwrap_or_default();
+    if let Some(owners) = &answers.owners {
+        let now = owners.clone().map_err(|reason| Failure {
+            package: package.display_name(),
+            reason,
+        })?;
         let deliverable = options
             .releases
             .as_ref()
@@ -115,7 +169,7 @@ fn audit_package(
 
 fn index_findings(
     package: &Package,
-    source: usize,
+    answers: &Answers<'_>,
     index: &Index,
     options: &AuditOptions,
 ) -> Result<Vec<Finding>, Failure> {
@@ -134,12 +188,10 @@ fn index_findings(
         message,
         when,
     };
-    let all_versions = options.releases.is_some();
-    let wanted = |v: &Version| all_versions || *v >= locked;
-    let project = match index.project_on(source, &package.name, &wanted) {
+    let project = match &answers.project {
         Ok(Some(project)) => project,
         Ok(None) => {
-            let message = format!("{} no longer has the project", index.sources()[source]);
+            let message = format!("{} no longer has the project", answers.source);
             return Ok(vec![finding(
                 Kind::ProjectGone,
                 String::new(),
@@ -147,7 +199,7 @@ fn index_findings(
                 None,
             )]);
         }
-        Err(error) => return Err(fail(error.to_string())),
+        Err(error) => return Err(fail(error.clone())),
     };
     let mut findings = Vec::new();
     if let Some(status) = project.status.as_ref().filter(|s| s.is_notable()) {
