@@ -167,86 +167,129 @@ fn audit_package(
     Ok(audit)
 }
 
+/// A locked entry findings are about.
+struct Entry<'a> {
+    package: &'a Package,
+    locked: Version,
+}
+
+impl Entry<'_> {
+    fn finding(
+        &self,
+        kind: Kind,
+        subject: String,
+        message: String,
+        when: Option<String>,
+    ) -> Finding {
+        Finding {
+            kind,
+            package: self.package.name.clone(),
+            version: Some(self.locked.clone()),
+            subject,
+            message,
+            when,
+        }
+    }
+
+    fn fail(&self, reason: String) -> Failure {
+        Failure {
+            package: self.package.display_name(),
+            reason,
+        }
+    }
+}
+
 fn index_findings(
     package: &Package,
     answers: &Answers<'_>,
     index: &Index,
     options: &AuditOptions,
 ) -> Result<Vec<Finding>, Failure> {
-    let fail = |reason: String| Failure {
-        package: package.display_name(),
-        reason,
-    };
     let Some(locked) = package.version.clone() else {
         return Ok(Vec::new());
     };
-    let finding = |kind, subject: String, message: String, when: Option<String>| Finding {
-        kind,
-        package: package.name.clone(),
-        version: Some(locked.clone()),
-        subject,
-        message,
-        when,
-    };
+    let entry = Entry { package, locked };
     let project = match &answers.project {
         Ok(Some(project)) => project,
         Ok(None) => {
             let message = format!("{} no longer has the project", answers.source);
-            return Ok(vec![finding(
+            return Ok(vec![entry.finding(
                 Kind::ProjectGone,
                 String::new(),
                 message,
                 None,
             )]);
         }
-        Err(error) => return Err(fail(error.clone())),
+        Err(error) => return Err(entry.fail(error.clone())),
     };
     let mut findings = Vec::new();
-    if let Some(status) = project.status.as_ref().filter(|s| s.is_notable()) {
-        let kind = if status.status.eq_ignore_ascii_case("quarantined") {
-            Kind::ProjectQuarantined
-        } else {
-            Kind::ProjectStatus
-        };
-        let reason = status
-            .reason
-            .as_deref()
-            .map_or_else(String::new, |r| format!(" ({r})"));
-        let message = format!("the index marks the project {}{reason}", status.status);
-        findings.push(finding(kind, String::new(), message, None));
+    if let Some((kind, message)) = status_finding(project) {
+        findings.push(entry.finding(kind, String::new(), message, None));
     }
-    if project.versions.binary_search(&locked).is_err() {
-        let message =
-            format!("the index no longer lists version {locked}: none of its files is served");
-        findings.push(finding(Kind::VersionUnlisted, String::new(), message, None));
-    } else {
-        let files: Vec<&ProjectFile> = project
-            .files
-            .iter()
-            .filter(|f| {
-                *f.name.version() == locked && !matches!(f.name, DistFilename::Unsupported(_))
-            })
-            .collect();
-        findings.extend(
-            yanked(&files, &locked).map(|m| finding(Kind::VersionYanked, String::new(), m, None)),
-        );
-        let served = served_files(&files, index).map_err(fail)?;
-        for drift in new_to_the_lock(package, drift::compare(package, &served)) {
-            let (kind, message, when) = describe(&drift);
-            findings.push(finding(kind, drift.file().to_owned(), message, when));
-        }
-    }
+    findings.extend(version_findings(&entry, project, index)?);
     if let Some(made) = options.releases.as_ref().and_then(|r| r.of(&package.name)) {
-        findings.extend(release_findings(&project.files, &locked, made, &finding));
+        findings.extend(release_findings(&entry, &project.files, made));
     }
-    for (version, uploaded) in newer_releases(&project.files, &locked) {
+    for (version, uploaded) in newer_releases(&project.files, &entry.locked) {
         let (kind, what) = if version.any_prerelease() {
             (Kind::NewPreRelease, "pre-release")
         } else {
             (Kind::NewRelease, "release")
         };
         let message = format!("a newer {what} is on the index");
-        findings.push(finding(kind, version.to_string(), message, uploaded));
+        findings.push(entry.finding(kind, version.to_string(), message, uploaded));
+    }
+    Ok(findings)
+}
+
+/// The project's PEP 792 status, when it is not `active`.
+fn status_finding(project: &Project) -> Option<(Kind, String)> {
+    let status = project.status.as_ref().filter(|s| s.is_notable())?;
+    let kind = if status.status.eq_ignore_ascii_case("quarantined") {
+        Kind::ProjectQuarantined
+    } else {
+        Kind::ProjectStatus
+    };
+    let reason = status
+        .reason
+        .as_deref()
+        .map_or_else(String::new, |r| format!(" ({r})"));
+    Some((
+        kind,
+        format!("the index marks the project {}{reason}", status.status),
+    ))
+}
+
+/// The locked version: listed, yanked, and its files against the lock.
+fn version_findings(
+    entry: &Entry<'_>,
+    project: &Project,
+    index: &Index,
+) -> Result<Vec<Finding>, Failure> {
+    let locked = &entry.locked;
+    if project.versions.binary_search(locked).is_err() {
+        let message =
+            format!("the index no longer lists version {locked}: none of its files is served");
+        return Ok(vec![entry.finding(
+            Kind::VersionUnlisted,
+            String::new(),
+            message,
+            None,
+        )]);
+    }
+    let files: Vec<&ProjectFile> = project
+        .files
+        .iter()
+        .filter(|f| f.name.version() == locked && !matches!(f.name, DistFilename::Unsupported(_)))
+        .collect();
+    let mut findings: Vec<Finding> = yanked(&files, locked)
+        .map(|m| entry.finding(Kind::VersionYanked, String::new(), m, None))
+        .into_iter()
+        .collect();
+    let served = served_files(&files, index).map_err(|e| entry.fail(e))?;
+    for drift in new_to_the_lock(entry.package, drift::compare(entry.package, &served)) {
+        let (kind, message, when) = describe(&drift);
+        findings.push(entry.finding(kind, drift.file().to_owned(), message, when));
     }
     Ok(findings)
 }
@@ -254,11 +297,12 @@ fn index_findings(
 /// With `--releases`: the locked version must be one the release process made; every other
 /// version on the index that no deliverable lists is reported with its first upload.
 fn release_findings(
+    entry: &Entry<'_>,
     files: &[ProjectFile],
-    locked: &Version,
     made: &std::collections::BTreeSet<Version>,
-    finding: &impl Fn(Kind, String, String, Option<String>) -> Finding,
 ) -> Vec<Finding> {
+    let locked = &entry.locked;
+    let finding = |kind, subject, message, when| entry.finding(kind, subject, message, when);
     let mut found = Vec::new();
     if !made.contains(locked) {
         let message = format!(

@@ -38,39 +38,11 @@ pub fn run(args: AuditArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             return Ok(ExitStatus::Error);
         }
     };
-    let (sources, packages) = sources_of(&lock, &super::lock_dir(&args.lock), reporter);
-    let http = HttpClient::new(network.http(credential_urls_from_env(&env)))?;
-    // Like `lock --refresh`: no page is taken from the cache without asking the index.
-    let index = Index::new(http, network.cache(true), sources);
-    let progress = Progress::new(reporter.verbosity() == Verbosity::Quiet);
-    let found = index::audit(&packages, &index, &options, &progress);
-    for warning in index.cache().take_warnings() {
-        reporter.warn(&warning);
-    }
-    let audited = match found {
-        Ok(audited) => audited,
-        Err(failures) => {
-            for failure in &failures {
-                reporter.error(&format!("{}: {}", failure.package, failure.reason));
-            }
-            reporter.error(&format!(
-                "{} of {} cannot be audited; nothing was reported",
-                failures.len(),
-                count(packages.len(), "package")
-            ));
-            return Ok(ExitStatus::Error);
-        }
+    let lock_dir = super::lock_dir(&args.lock);
+    let audit = match query(&lock, &lock_dir, &options, &network, reporter)? {
+        Ok(audit) => audit,
+        Err(status) => return Ok(status),
     };
-    let mut owners = Vec::new();
-    let mut findings = Vec::new();
-    for ((package, _), audited) in packages.iter().zip(audited) {
-        findings.extend(audited.findings);
-        if let Some(ownership) = audited.owners.filter(|_| args.owners) {
-            owners.push((package.display_name(), ownership));
-        }
-    }
-    let mut audit = Audit::new(findings, packages.len());
-    audit.owners = owners;
     let delta = remembered.map(|r| state::delta(r, &audit));
     let lock_name = args.lock.display().to_string();
     let text = match args.format {
@@ -97,6 +69,52 @@ pub fn run(args: AuditArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// Audits every package of `lock` on the sources its entries name; `Err(status)` after
+/// reporting every package that could not be audited.
+fn query(
+    lock: &Lock,
+    lock_dir: &Path,
+    options: &AuditOptions,
+    network: &NetworkSettings,
+    reporter: &Reporter,
+) -> anyhow::Result<Result<Audit, ExitStatus>> {
+    let env = |name: &str| std::env::var(name).ok();
+    let (sources, packages) = sources_of(lock, lock_dir, reporter);
+    let http = HttpClient::new(network.http(credential_urls_from_env(&env)))?;
+    // Like `lock --refresh`: no page is taken from the cache without asking the index.
+    let index = Index::new(http, network.cache(true), sources);
+    let progress = Progress::new(reporter.verbosity() == Verbosity::Quiet);
+    let found = index::audit(&packages, &index, options, &progress);
+    for warning in index.cache().take_warnings() {
+        reporter.warn(&warning);
+    }
+    let audited = match found {
+        Ok(audited) => audited,
+        Err(failures) => {
+            for failure in &failures {
+                reporter.error(&format!("{}: {}", failure.package, failure.reason));
+            }
+            reporter.error(&format!(
+                "{} of {} cannot be audited; nothing was reported",
+                failures.len(),
+                count(packages.len(), "package")
+            ));
+            return Ok(Err(ExitStatus::Error));
+        }
+    };
+    let mut owners = Vec::new();
+    let mut findings = Vec::new();
+    for ((package, _), audited) in packages.iter().zip(audited) {
+        findings.extend(audited.findings);
+        if let Some(ownership) = audited.owners.filter(|_| options.owners) {
+            owners.push((package.display_name(), ownership));
+        }
+    }
+    let mut audit = Audit::new(findings, packages.len());
+    audit.owners = owners;
+    Ok(Ok(audit))
 }
 
 /// The policy and release records the flags name, read before any query; `None` after
