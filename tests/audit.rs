@@ -5,6 +5,7 @@ mod support;
 use support::cli::{Pinguard, Run, scratch, write};
 use support::dist::{SdistBuilder, WheelBuilder, sha256_hex};
 use support::index::{DistFile, IndexBuilder, TestIndex};
+use support::server::{Fault, Fires};
 
 const LATE: &str = "2026-11-30T12:00:00.000000Z";
 
@@ -541,4 +542,41 @@ who can publish:
     let server = index.server();
     assert_eq!(server.requests_to("/simple/async-timeout/").len(), 1);
     assert_eq!(server.requests_to("/pypi/async-timeout/json").len(), 1);
+}
+
+#[test]
+fn an_index_that_fails_makes_audit_report_nothing_and_exit_2() {
+    let index = index_at_lock_time();
+    let dir = locked(&index);
+    index
+        .site()
+        .fault("/simple/six/", Fault::status(500), Fires::Forever);
+    index
+        .site()
+        .fault("/pypi/stable/json", Fault::status(500), Fires::Forever);
+    write(
+        dir.path(),
+        "state.json",
+        "{\"version\": 1, \"findings\": []}\n",
+    );
+    let run = audit(
+        dir.path(),
+        &["--retries", "0", "--owners", "--state", "state.json"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.stdout, "");
+    let base = index.server().base_url();
+    assert_eq!(
+        run.stderr.replace(&base, "http://[INDEX]"),
+        "\
+error: six==1.17.0: http://[INDEX]/simple/six/ answered 500 Internal Server Error
+error: stable==1.0: cannot read who can publish it: http://[INDEX]/pypi/stable/json answered 500 Internal Server Error
+error: 2 of 6 packages cannot be audited; nothing was reported
+"
+    );
+    // The state is left as it was, for the next run to compare with.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("state.json")).unwrap(),
+        "{\"version\": 1, \"findings\": []}\n"
+    );
 }
