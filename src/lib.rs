@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! constraints file ─► requirements (pins) ─► locker ─► index (parallel, cached) ─► lock ─► pylock / export
+//! lock ─► audit (index again: drift, owners, releases) ─► findings ─► text / json / markdown
 //! ```
 //!
 //! One module per concept; `commands` holds one module per subcommand and is the only place
