@@ -163,3 +163,26 @@ changes:
         )
     );
 }
+
+#[test]
+fn lock_check_of_a_trimmed_lock_accepts_the_pins_its_targets_left_out() {
+    let index = index();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "six===1.17.0\nsix===1.16.0;python_version<'3.9'\n",
+    );
+    let run = lock(
+        dir.path(),
+        &index,
+        &["--python", "3.12", "--platform", "manylinux_2_28_x86_64"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = pinguard(dir.path(), &["lock", "upper-constraints.txt", "--check"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "pylock.toml matches upper-constraints.txt: 2 pins\n"
+    );
+}

@@ -1,7 +1,9 @@
 //! `lock --check`: whether a lock still matches the source it was made from, with no network.
 //!
 //! Every pin must have its entry (same name and marker, a version the pin selects), every
-//! entry its pin, and the source's bytes the sha256 recorded in `[tool.pinguard]`.
+//! entry its pin, and the source's bytes the sha256 recorded in `[tool.pinguard]`. A pin whose
+//! marker excludes every `environments` marker of a trimmed lock needs no entry (`lock
+//! --python/--platform` dropped it).
 
 use std::fmt;
 
@@ -81,7 +83,14 @@ pub fn compare(pins: &[Pin], source_sha256: Sha256, lock: &Lock) -> Vec<Differen
     let same_place =
         |p: &Package, pin: &Pin| p.name == pin.name && p.marker_text() == pin.marker_text();
     let mut differences = Vec::new();
-    for pin in pins {
+    let applies = |pin: &Pin| {
+        lock.environments.is_empty()
+            || lock
+                .environments
+                .iter()
+                .any(|env| !pin.marker.is_disjoint(env))
+    };
+    for pin in pins.iter().filter(|pin| applies(pin)) {
         let mut entries = lock.packages.iter().filter(|p| same_place(p, pin));
         let Some(first) = entries.next() else {
             differences.push(Difference::Added {
