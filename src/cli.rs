@@ -76,6 +76,66 @@ pub enum Command {
     /// Show who published each locked file: its PEP 740 attestation, verified offline against
     /// the lock's digest and identities, and its transparency-log entry.
     Provenance(ProvenanceArgs),
+    /// List what changed between two locks: versions, files, digests (critical), markers, owners.
+    Diff(DiffArgs),
+    /// Report what changed on the index since the lock: locked files changed or removed, files
+    /// added to locked versions, yanked or vanished versions, project status, new releases.
+    Audit(AuditArgs),
+}
+
+/// `pinguard diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The lock before the change.
+    pub old: PathBuf,
+    /// The lock after it.
+    pub new: PathBuf,
+    /// How to print the changes.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `pinguard audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The lock to audit.
+    #[arg(default_value = "pylock.toml")]
+    pub lock: PathBuf,
+    /// How to print the findings.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Exit 1 when a finding is at least this severe.
+    #[arg(long, value_enum, default_value_t = crate::audit::Severity::Critical, env = "PINGUARD_FAIL_ON")]
+    pub fail_on: crate::audit::Severity,
+    /// Remember the findings in FILE: print only what is new since the last run (and what
+    /// was resolved), and exit 1 only on new findings.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Also print who can publish each locked package (the JSON API's `ownership`).
+    #[arg(long)]
+    pub owners: bool,
+    /// A policy file naming the accounts allowed per package or group (TOML; see the README):
+    /// every other account with a role is a finding.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// A checkout of openstack/releases: locked versions its deliverables do not list are
+    /// critical, other versions on the index they do not list are warnings.
+    #[arg(long, value_name = "DIR")]
+    pub releases: Option<PathBuf>,
+    /// How to reach the index.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Report formats for people, programs and mailing lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For a terminal.
+    Text,
+    /// One JSON document (schema in the README).
+    Json,
+    /// For a mailing list or a CI summary.
+    Markdown,
 }
 
 /// `pinguard lock`.
@@ -122,6 +182,14 @@ pub struct LockArgs {
     /// Sigstore trust for attestations.
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// Also record who can publish each package (the JSON API's `ownership`), which `audit`
+    /// compares with the index's later.
+    #[arg(long)]
+    pub owners: bool,
+    /// Only check that the existing lock matches its source (pins added, removed or changed,
+    /// the source's sha256); exit 1 naming each difference. Asks no index.
+    #[arg(long, conflicts_with_all = ["refresh", "refresh_package", "owners", "dependencies"])]
+    pub check: bool,
     /// Targets to trim the lock to (repeatable, with --platform): only files installable on
     /// one of them are kept, and the lock records them as `environments`.
     #[command(flatten)]

@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | done; nothing wrong found |
-//! | 1 | pinguard ran and found a problem: a pin the index lacks, digests that drift from the lock, findings of `check` |
+//! | 1 | pinguard ran and found a problem: a pin the index lacks, digests that drift from the lock, findings of `check` or `audit`, a lock that is not current (`lock --check`), a changed digest (`diff`) |
 //! | 2 | pinguard could not do the job: bad arguments, an unreadable or invalid input file, network or disk failure |
 
 use std::process::ExitCode;

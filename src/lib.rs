@@ -5,12 +5,14 @@
 //!
 //! ```text
 //! constraints file ─► requirements (pins) ─► locker ─► index (parallel, cached) ─► lock ─► pylock / export
+//! lock ─► audit (index again: drift, owners, releases) ─► findings ─► text / json / markdown
 //! ```
 //!
 //! One module per concept; `commands` holds one module per subcommand and is the only place
 //! that prints.
 
 pub mod atomic;
+pub mod audit;
 pub mod build;
 pub mod cache;
 pub mod check;
@@ -21,6 +23,7 @@ pub mod dependencies;
 pub mod diagnostic;
 pub mod digest;
 pub mod download;
+pub mod drift;
 pub mod exit;
 pub mod filename;
 pub mod guard;
@@ -31,6 +34,7 @@ pub mod lock;
 pub mod locker;
 pub mod marker;
 pub mod metadata;
+pub mod owners;
 pub mod pep508;
 pub mod progress;
 pub mod provenance;

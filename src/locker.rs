@@ -30,6 +30,7 @@ use rayon::prelude::*;
 use crate::cache::ComputedDigest;
 use crate::digest::Sha256;
 use crate::download;
+use crate::drift::{self, FileDrift, ServedFile};
 use crate::filename::DistFilename;
 use crate::guard::safe_file_name;
 use crate::index::{FileLocation, Index, IndexError, Project, ProjectFile, Source};
@@ -248,11 +249,7 @@ pub fn lock(
     let reused = packages.len();
     let queried = to_query.len();
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.concurrency.max(1))
-        .thread_name(|i| format!("pinguard-{i}"))
-        .build()
-        .expect("a thread pool of a few threads can be created");
+    let pool = thread_pool(options.concurrency);
     let bar = progress.bar(queried as u64, "querying");
     let groups: Vec<Group<'_>> = to_query.into_iter().collect();
     let done = AtomicUsize::new(0);
@@ -289,6 +286,16 @@ pub fn lock(
         reused,
         queried,
     })
+}
+
+/// The pool of `concurrency` threads (at least one) that queries run on: as many requests in
+/// flight, all sharing the HTTP client's connection.
+pub fn thread_pool(concurrency: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(concurrency.max(1))
+        .thread_name(|i| format!("pinguard-{i}"))
+        .build()
+        .expect("a thread pool of a few threads can be created")
 }
 
 /// Whether a previous lock's `package` is the entry `pin` would produce: same project,
@@ -550,6 +557,7 @@ fn lock_pin(
         dependencies: None,
         added_for: Vec::new(),
         attestation_identities: Vec::new(),
+        owners: None,
     };
     place_files(&mut package, entries, &mut note);
     if let Some(baseline) = baseline {
@@ -559,46 +567,35 @@ fn lock_pin(
         package.archive = baseline.archive.clone();
         package.attestation_identities = baseline.attestation_identities.clone();
         package.requires_python = baseline.requires_python.clone();
+        package.owners = baseline.owners.clone();
     }
     Ok((package, notes))
 }
 
-/// With `--refresh`: the index must still serve every locked file with the locked digest;
-/// files it added are reported and not taken.
+/// With `--refresh`: the index must still serve every locked file with the locked digest
+/// ([`drift::compare`], which `audit` uses too); files it added are reported and not taken.
 fn compare_with_baseline<'a>(
     baseline: &Package,
     entries: Vec<(&'a ProjectFile, FileEntry)>,
     note: &mut impl FnMut(NoteLevel, String),
 ) -> Result<Vec<(&'a ProjectFile, FileEntry)>, Problem> {
-    let mut changes = Vec::new();
-    for locked in baseline.files() {
-        match entries.iter().find(|(_, e)| e.name == locked.name) {
-            None => changes.push(format!(
-                "  {} is locked but no longer on the index",
-                locked.name
-            )),
-            Some((_, now)) if now.sha256 != locked.sha256 => changes.push(format!(
-                "  {}\n    locked:   sha256:{}\n    on index: sha256:{}",
-                locked.name, locked.sha256, now.sha256
-            )),
-            Some(_) => {}
-        }
-    }
+    let served: Vec<ServedFile> = entries.iter().map(|(_, e)| served_file(e)).collect();
+    let drifts = drift::compare(baseline, &served);
+    let (changes, added): (Vec<&FileDrift>, Vec<&FileDrift>) =
+        drifts.iter().partition(|d| d.is_change());
     if !changes.is_empty() {
-        return Err(Problem::Drift { changes });
+        return Err(Problem::Drift {
+            changes: changes.iter().map(|d| d.describe()).collect(),
+        });
     }
-    let added: Vec<&str> = entries
-        .iter()
-        .filter(|(_, e)| baseline.files().all(|l| l.name != e.name))
-        .map(|(_, e)| e.name.as_str())
-        .collect();
     if !added.is_empty() {
+        let names: Vec<&str> = added.iter().map(|d| d.file()).collect();
         note(
             NoteLevel::Warning,
             format!(
                 "the index added {} after this version was locked; not taken into the lock \
                  (check it, then use --refresh-package to accept it)",
-                added.join(", ")
+                names.join(", ")
             ),
         );
     }
@@ -654,6 +651,16 @@ fn lockable_files<'a>(
         }
     }
     Ok(kept)
+}
+
+/// A file entry as [`drift::compare`] takes what the index serves.
+fn served_file(entry: &FileEntry) -> ServedFile {
+    ServedFile {
+        name: entry.name.clone(),
+        sha256: entry.sha256,
+        size: entry.size,
+        upload_time: entry.upload_time.map(|t| t.to_string()),
+    }
 }
 
 /// One sdist per version (PEP 751 has room for one), as pip and uv pick: the best format
@@ -733,7 +740,9 @@ fn place_files(
     }
 }
 
-fn compute_digest(file: &ProjectFile, index: &Index) -> Result<ComputedDigest, Problem> {
+/// The sha256 and size of a file the index gives no digest for: from the cache, else streamed
+/// and hashed (and cached).
+pub fn compute_digest(file: &ProjectFile, index: &Index) -> Result<ComputedDigest, Problem> {
     let key = match &file.location {
         FileLocation::Url(url) => Some(url.without_credentials().to_string()),
         FileLocation::Path(_) => None,

@@ -92,6 +92,10 @@ pub struct LockSettings {
     pub dependencies: Option<DependencyReview>,
     /// With `--attestations`: the root to verify them with.
     pub attestations: Option<crate::provenance::TrustRoot>,
+    /// Whether to record who can publish each package (`--owners`).
+    pub owners: bool,
+    /// Only check that the lock matches its source (`--check`).
+    pub check: bool,
     /// Targets to trim to; empty: keep every file.
     pub targets: Vec<TargetChoice>,
     /// Index choice, before the input file's own options are known.
@@ -166,6 +170,8 @@ impl LockSettings {
             add_missing,
             attestations,
             trust,
+            owners,
+            check,
             targets,
             index,
             network,
@@ -210,6 +216,8 @@ impl LockSettings {
                 true => Some(trust_root(trust)?),
                 false => None,
             },
+            owners,
+            check,
             targets: TargetChoice::resolve_all(targets.pythons, targets.platforms)?,
             index: IndexSettings::resolve(index, env)?,
             network: NetworkSettings::resolve(network, env),

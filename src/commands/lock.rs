@@ -19,7 +19,7 @@ use crate::index::Index;
 use crate::index::fetch_page;
 use crate::lock::export::{self, ExportFormat};
 use crate::lock::trim::trim;
-use crate::lock::{Lock, LockSource, Package, RecordedDependencies, pylock};
+use crate::lock::{Lock, LockSource, Package, RecordedDependencies, current, pylock};
 use crate::locker::{self, LockOptions, NoteLevel, Problem};
 use crate::progress::Progress;
 use crate::report::{Reporter, Verbosity, count};
@@ -169,6 +169,9 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     if let Some(status) = refuse_output_path(&settings, reporter)? {
         return Ok(status);
     }
+    if settings.check {
+        return check_current(&settings, reporter);
+    }
     let prepared = match prepare(
         &settings.source,
         &settings.index,
@@ -281,6 +284,19 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             reporter,
         );
     }
+    if settings.owners
+        && let Err(failures) =
+            crate::owners::record(&mut lock, &prepared.index, settings.network.concurrency)
+    {
+        for failure in &failures {
+            reporter.error(failure);
+        }
+        reporter.error(&format!(
+            "{} packages' owners cannot be read; nothing was written",
+            failures.len()
+        ));
+        return Ok(ExitStatus::Error);
+    }
     lock.source = Some(LockSource {
         location: source_location(&settings.source, lock_dir.as_deref()),
         sha256: requirements.source_sha256,
@@ -379,6 +395,53 @@ fn refuse_output_path(
         crate::settings::check_pylock_name(path)?;
     }
     Ok(None)
+}
+
+/// `lock --check`: compares the existing lock with its source, reading the source only (a
+/// URL from the cache), and names every difference.
+fn check_current(settings: &LockSettings, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
+    let Output::File(path) = &settings.output else {
+        reporter
+            .error("--check compares a lock file with its source: name the lock with `-o PATH`");
+        return Ok(ExitStatus::Error);
+    };
+    let Some(lock) = read_previous(path, reporter)? else {
+        return Ok(ExitStatus::Error);
+    };
+    let mut network = settings.network.clone();
+    network.connectivity = crate::http::Connectivity::Offline;
+    let prepared = match prepare(
+        &settings.source,
+        &settings.index,
+        &network,
+        false,
+        Purpose::Lock,
+        reporter,
+    )? {
+        Ok(prepared) => prepared,
+        Err(status) => return Ok(status),
+    };
+    let requirements = &prepared.requirements;
+    let differences = current::compare(&requirements.pins, requirements.source_sha256, &lock);
+    for difference in &differences {
+        reporter.error(&difference.to_string());
+    }
+    if differences.is_empty() {
+        reporter.summary(&format!(
+            "{} matches {}: {}",
+            path.display(),
+            settings.source,
+            count(requirements.pins.len(), "pin")
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    reporter.error(&format!(
+        "{} does not match {}: {}; run `pinguard lock` again to update it",
+        path.display(),
+        settings.source,
+        count(differences.len(), "difference")
+    ));
+    Ok(ExitStatus::Failure)
 }
 
 /// Refuses an output file that is one of `inputs` (the same file however spelled: `./uc.txt`,

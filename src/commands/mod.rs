@@ -1,6 +1,8 @@
 //! One module per subcommand; each turns resolved settings into work and an [`ExitStatus`].
 
+pub mod audit;
 pub mod check;
+pub mod diff;
 pub mod export;
 pub mod fetch;
 pub mod install;
@@ -55,6 +57,8 @@ pub fn main() -> ExitStatus {
         Command::Sync(args) => sync::run(args, &reporter),
         Command::Check(args) => check::run(args, &reporter),
         Command::Provenance(args) => provenance::run(args, &reporter),
+        Command::Audit(args) => audit::run(args, &reporter),
+        Command::Diff(args) => diff::run(args, &reporter),
     };
     match result {
         Ok(status) => status,

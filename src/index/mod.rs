@@ -111,6 +111,8 @@ pub struct Project {
     pub versions: Vec<Version>,
     /// Files on the page whose links could not be resolved (reported, not fatal).
     pub bad_links: Vec<String>,
+    /// The project's PEP 792 status, when the page gives it.
+    pub status: Option<simple::ProjectStatus>,
 }
 
 /// Sorts a page's file names: those of wanted versions are kept, every version is noted.
@@ -138,6 +140,7 @@ impl Sieve<'_> {
             files,
             versions: self.versions.into_iter().collect(),
             bad_links,
+            status: None,
         }
     }
 }
@@ -231,21 +234,32 @@ impl Index {
         name: &PackageName,
         wanted: &dyn Fn(&Version) -> bool,
     ) -> Result<Option<Project>, IndexError> {
-        for (i, source) in self.sources.iter().enumerate() {
-            let sieve = Sieve {
-                name,
-                wanted,
-                versions: BTreeSet::new(),
-            };
-            let found = match source {
-                Source::Index(url) => self.index_project(i, url, sieve)?,
-                Source::FindLinks(_) => self.links_project(i, sieve)?,
-            };
+        for source in 0..self.sources.len() {
+            let found = self.project_on(source, name, wanted)?;
             if found.is_some() {
                 return Ok(found);
             }
         }
         Ok(None)
+    }
+
+    /// The files of `name` whose version `wanted` accepts on source number `source` alone
+    /// (`audit` asks the source a lock entry names); `None` when it does not have the project.
+    pub fn project_on(
+        &self,
+        source: usize,
+        name: &PackageName,
+        wanted: &dyn Fn(&Version) -> bool,
+    ) -> Result<Option<Project>, IndexError> {
+        let sieve = Sieve {
+            name,
+            wanted,
+            versions: BTreeSet::new(),
+        };
+        match &self.sources[source] {
+            Source::Index(url) => self.index_project(source, url, sieve),
+            Source::FindLinks(_) => self.links_project(source, sieve),
+        }
     }
 
     fn index_project(
@@ -286,7 +300,9 @@ impl Index {
                 Err(e) => bad_links.push(format!("{}: {e}", file.filename)),
             }
         }
-        Ok(Some(sieve.project(source, files, bad_links)))
+        let mut project = sieve.project(source, files, bad_links);
+        project.status = parsed.status;
+        Ok(Some(project))
     }
 
     fn fetch_page(&self, url: &SafeUrl) -> Result<Option<CachedPage>, IndexError> {

@@ -101,6 +101,33 @@ pub struct Page {
     pub base: Option<String>,
     /// The files, in page order.
     pub files: Vec<PageFile>,
+    /// The project's status ([PEP 792]), when the page gives it.
+    ///
+    /// [PEP 792]: https://peps.python.org/pep-0792/
+    pub status: Option<ProjectStatus>,
+}
+
+/// A project's status (PEP 792): JSON `project-status`, HTML `<meta name="pypi:project-status">`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectStatus {
+    /// `active`, `archived`, `quarantined`, `deprecated` (kept as the index wrote it).
+    pub status: String,
+    /// Why, when the index says (JSON only).
+    pub reason: Option<String>,
+}
+
+impl ProjectStatus {
+    /// Whether the status is anything but `active`.
+    pub fn is_notable(&self) -> bool {
+        !self.status.eq_ignore_ascii_case("active")
+    }
+}
+
+#[derive(Deserialize)]
+struct JsonStatus {
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// Why a page could not be read.
@@ -195,9 +222,13 @@ fn core_metadata(value: Option<JsonCoreMetadata<'_>>) -> Option<CoreMetadata> {
 
 fn parse_json(body: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Result<Page, PageError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let files = PageSeed { keep }.deserialize(&mut deserializer)?;
+    let (files, status) = PageSeed { keep }.deserialize(&mut deserializer)?;
     deserializer.end()?;
-    Ok(Page { base: None, files })
+    Ok(Page {
+        base: None,
+        files,
+        status,
+    })
 }
 
 /// Deserializes a PEP 691 page keeping only the files `keep` accepts, converting each as it is
@@ -208,7 +239,7 @@ struct PageSeed<'k> {
 }
 
 impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
-    type Value = Vec<PageFile>;
+    type Value = (Vec<PageFile>, Option<ProjectStatus>);
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -216,7 +247,7 @@ impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
 }
 
 impl<'de> Visitor<'de> for PageSeed<'_> {
-    type Value = Vec<PageFile>;
+    type Value = (Vec<PageFile>, Option<ProjectStatus>);
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a PEP 691 project page (an object with `files`)")
@@ -224,16 +255,25 @@ impl<'de> Visitor<'de> for PageSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut files = None;
+        let mut status = None;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             if key == "files" && files.is_none() {
                 files = Some(map.next_value_seed(FilesSeed {
                     keep: &mut *self.keep,
                 })?);
+            } else if key == "project-status" {
+                status = map
+                    .next_value::<Option<JsonStatus>>()?
+                    .map(|s| ProjectStatus {
+                        status: s.status,
+                        reason: s.reason.filter(|r| !r.is_empty()),
+                    });
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        files.ok_or_else(|| serde::de::Error::missing_field("files"))
+        let files = files.ok_or_else(|| serde::de::Error::missing_field("files"))?;
+        Ok((files, status))
     }
 }
 
@@ -322,6 +362,15 @@ fn parse_html(body: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Result<Page, P
                 .get(key.as_bytes())
                 .map(|value| String::from_utf8_lossy(&value.value).into_owned())
         };
+        if tag.name.eq_ignore_ascii_case(b"meta")
+            && attr("name").is_some_and(|n| n.eq_ignore_ascii_case("pypi:project-status"))
+        {
+            page.status = attr("content").map(|status| ProjectStatus {
+                status,
+                reason: None,
+            });
+            continue;
+        }
         if tag.name.eq_ignore_ascii_case(b"base") {
             if page.base.is_none() {
                 page.base = attr("href");
@@ -455,6 +504,23 @@ mod tests {
         assert_eq!(page.files[1].yanked, None);
         assert_eq!(page.files[1].core_metadata, Some(CoreMetadata::Available));
         assert_eq!(page.files[2].yanked, Some(Yanked { reason: None }));
+    }
+
+    #[test]
+    fn project_status_is_read_from_json_and_html() {
+        let json = br#"{"meta": {"api-version": "1.4"}, "project-status": {"status": "quarantined", "reason": "malware"}, "files": []}"#;
+        let page = Page::parse(json, PageFormat::Json, &mut |_| true).unwrap();
+        assert_eq!(
+            page.status,
+            Some(ProjectStatus {
+                status: "quarantined".into(),
+                reason: Some("malware".into())
+            })
+        );
+        let html =
+            br#"<html><head><meta name="pypi:project-status" content="archived"></head></html>"#;
+        let page = Page::parse(html, PageFormat::Html, &mut |_| true).unwrap();
+        assert_eq!(page.status.map(|s| s.status), Some("archived".into()));
     }
 
     #[test]

@@ -121,6 +121,7 @@ mod tests {
             dependencies: None,
             added_for: Vec::new(),
             attestation_identities: Vec::new(),
+            owners: None,
         });
         lock.packages.push(Package {
             name: PackageName::from_str("Alpha").unwrap(),
@@ -134,6 +135,7 @@ mod tests {
             dependencies: None,
             added_for: Vec::new(),
             attestation_identities: Vec::new(),
+            owners: None,
         });
         let text = render(
             &lock,

@@ -6,6 +6,8 @@
 //! or a local directory. [`pylock`] reads and writes the TOML; [`export`] renders pip
 //! requirements with `--hash` options.
 
+pub mod current;
+pub mod diff;
 pub mod export;
 pub mod pylock;
 pub mod trim;
@@ -128,6 +130,9 @@ pub struct Package {
     /// `[[packages.attestation-identities]]`: who may publish its files (`lock
     /// --attestations`); empty when none are recorded.
     pub attestation_identities: Vec<crate::provenance::Identity>,
+    /// Who could publish it when it was locked (`lock --owners`), in
+    /// `[packages.tool.pinguard]`.
+    pub owners: Option<crate::owners::Ownership>,
 }
 
 /// A package's dependencies as the lock records them: PEP 751's `dependencies` (references

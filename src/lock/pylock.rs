@@ -26,6 +26,7 @@ use super::{
 use crate::dependencies::Provenance;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::digest::Sha256;
+use crate::owners::{Ownership, Role};
 
 /// The `lock-version` pinguard writes, and the major version it reads.
 pub const LOCK_VERSION: &str = "1.0";
@@ -106,7 +107,6 @@ fn package_table(package: &Package, lock: &Lock, extras: &RequestedExtras<'_>) -
         table["attestation-identities"] =
             Item::ArrayOfTables(identities::to_tables(&package.attestation_identities));
     }
-    let mut pinguard = Table::new();
     if let Some(recorded) = &package.dependencies {
         let requested = extras.get(&package.name).map_or(&[][..], Vec::as_slice);
         let refs = dependency_refs(package, recorded, requested, lock);
@@ -117,6 +117,22 @@ fn package_table(package: &Package, lock: &Lock, extras: &RequestedExtras<'_>) -
             }
             table["dependencies"] = value(multiline(array));
         }
+    }
+    let pinguard = package_tool_table(package);
+    if !pinguard.is_empty() {
+        let mut tool = Table::new();
+        tool.set_implicit(true);
+        tool["pinguard"] = Item::Table(pinguard);
+        table["tool"] = Item::Table(tool);
+    }
+    table
+}
+
+/// `[packages.tool.pinguard]`: recorded dependencies, who needed an added entry
+/// (`--add-missing`) and owners (`lock --owners`).
+fn package_tool_table(package: &Package) -> Table {
+    let mut pinguard = Table::new();
+    if let Some(recorded) = &package.dependencies {
         let mut requires = Array::new();
         for requirement in &recorded.requires_dist {
             requires.push(requirement.to_string());
@@ -132,13 +148,20 @@ fn package_table(package: &Package, lock: &Lock, extras: &RequestedExtras<'_>) -
         }
         pinguard["added-for"] = value(added_for);
     }
-    if !pinguard.is_empty() {
-        let mut tool = Table::new();
-        tool.set_implicit(true);
-        tool["pinguard"] = Item::Table(pinguard);
-        table["tool"] = Item::Table(tool);
+    if let Some(owners) = &package.owners {
+        let mut roles = Array::new();
+        for role in &owners.roles {
+            let mut entry = InlineTable::new();
+            entry.insert("role", role.role.as_str().into());
+            entry.insert("user", role.user.as_str().into());
+            roles.push(entry);
+        }
+        pinguard["owners"] = value(multiline(roles));
+        if let Some(organization) = &owners.organization {
+            pinguard["organization"] = value(organization);
+        }
     }
-    table
+    pinguard
 }
 
 /// The extras the lock's packages ask of each other (`oslo.log[systemd]`), for each package
@@ -601,6 +624,7 @@ impl Reader<'_> {
         let dependencies = self.recorded_dependencies(table, &context);
         let added_for = self.added_for(table, &context);
         let attestation_identities = self.attestation_identities(table, &context);
+        let owners = self.recorded_owners(table, &context);
         Some(Entry::Files(Box::new(Package {
             name,
             version,
@@ -613,6 +637,7 @@ impl Reader<'_> {
             dependencies,
             added_for,
             attestation_identities,
+            owners,
         })))
     }
 
@@ -710,6 +735,45 @@ impl Reader<'_> {
         })
     }
 
+    /// `[packages.tool.pinguard]`'s recorded owners, when present.
+    fn recorded_owners(&mut self, table: &Table, context: &str) -> Option<Ownership> {
+        let pinguard = table.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
+        let item = pinguard.get("owners")?;
+        let context = format!("{context}.tool.pinguard");
+        let organization = self.optional_string(pinguard, "organization", &context);
+        let mut roles = Vec::new();
+        let entries = item.as_array();
+        if entries.is_none() {
+            self.problem(
+                item.span(),
+                format!("{context}: `owners` must be an array"),
+                None,
+            );
+        }
+        for entry in entries.into_iter().flatten() {
+            let role = entry.as_inline_table().and_then(|t| {
+                Some(Role {
+                    role: t.get("role")?.as_str()?.to_owned(),
+                    user: t.get("user")?.as_str()?.to_owned(),
+                })
+            });
+            match role {
+                Some(role) => roles.push(role),
+                None => self.problem(
+                    entry.span(),
+                    format!(
+                        "{context}: each `owners` entry must be {{ role = \"…\", user = \"…\" }}"
+                    ),
+                    Some("record the owners again with `pinguard lock --owners`"),
+                ),
+            }
+        }
+        Some(Ownership {
+            roles,
+            organization,
+        })
+    }
+
     /// `[[packages.attestation-identities]]`: each a kind pinguard can verify, with its keys.
     fn attestation_identities(&mut self, table: &Table, context: &str) -> Vec<Identity> {
         let Some(item) = table.get("attestation-identities") else {
@@ -744,7 +808,10 @@ impl Reader<'_> {
         context: &str,
     ) -> Option<RecordedDependencies> {
         let pinguard = table.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
-        if pinguard.len() == 1 && pinguard.contains_key("added-for") {
+        if !["requires-dist", "dependencies-from", "dependencies-file"]
+            .iter()
+            .any(|key| pinguard.contains_key(key))
+        {
             return None;
         }
         let context = format!("{context}.tool.pinguard");

@@ -314,6 +314,7 @@ impl IndexBuilder {
             files: self.files,
             absolute_urls: self.absolute_urls,
             roles: self.roles,
+            statuses: BTreeMap::new(),
         };
         for file in &test_index.files {
             test_index.publish_file(file);
@@ -330,6 +331,8 @@ pub struct TestIndex {
     files: Vec<DistFile>,
     absolute_urls: bool,
     roles: Vec<(String, String, String)>,
+    /// PEP 792 statuses by normalized name.
+    statuses: BTreeMap<String, String>,
 }
 
 impl TestIndex {
@@ -431,6 +434,64 @@ impl TestIndex {
         self.publish_pages();
     }
 
+    /// Stops listing `filename` on the project page (the file itself stays
+    /// reachable at its URL, as on a CDN).
+    ///
+    /// # Panics
+    /// When there is no such file.
+    pub fn remove_file(&mut self, filename: &str) {
+        let before = self.files.len();
+        self.files.retain(|f| f.filename != filename);
+        assert!(
+            self.files.len() < before,
+            "the index has no file {filename}"
+        );
+        self.publish_pages();
+    }
+
+    /// Publishes `size` as the size of `filename` (PEP 700), its bytes and hash unchanged.
+    pub fn publish_size(&mut self, filename: &str, size: usize) {
+        let file = self
+            .files
+            .iter_mut()
+            .find(|f| f.filename == filename)
+            .unwrap_or_else(|| panic!("the index has no file {filename}"));
+        file.published_size = Some(size);
+        self.publish_pages();
+    }
+
+    /// Yanks `filename` (PEP 592); an empty reason yanks it without one.
+    pub fn yank(&mut self, filename: &str, reason: &str) {
+        let file = self
+            .files
+            .iter_mut()
+            .find(|f| f.filename == filename)
+            .unwrap_or_else(|| panic!("the index has no file {filename}"));
+        file.yanked = Some(reason.to_owned());
+        self.publish_pages();
+    }
+
+    /// Gives `project` a PEP 792 status (`archived`, `quarantined`, ...):
+    /// JSON pages then say `project-status` (api-version 1.4), HTML pages a
+    /// `<meta name="pypi:project-status">`.
+    pub fn set_status(&mut self, project: &str, status: &str) {
+        self.statuses
+            .insert(normalize_name(project), status.to_owned());
+        self.publish_pages();
+    }
+
+    /// Replaces the JSON API's `ownership` roles of `project`.
+    pub fn set_roles(&mut self, project: &str, roles: &[(&str, &str)]) {
+        let name = normalize_name(project);
+        self.roles.retain(|(p, _, _)| *p != name);
+        self.roles.extend(
+            roles
+                .iter()
+                .map(|(role, user)| (name.clone(), (*role).to_owned(), (*user).to_owned())),
+        );
+        self.publish_pages();
+    }
+
     fn publish_file(&self, file: &DistFile) {
         let site = self.files_server().site();
         let path = file_path(&file.filename);
@@ -507,6 +568,14 @@ impl TestIndex {
             "/simple/",
             simple_resource(self.root_html(&projects), self.root_json(&projects)),
         );
+        // A project with a status and no file left (quarantined) still has
+        // its page, empty but for the status.
+        for name in self.statuses.keys().filter(|n| !projects.contains_key(*n)) {
+            site.route(
+                format!("/simple/{name}/"),
+                simple_resource(self.project_html(name, &[]), self.project_json(name, &[])),
+            );
+        }
         for (name, files) in &projects {
             site.route(
                 format!("/simple/{name}/"),
@@ -606,7 +675,18 @@ impl TestIndex {
                 html_escape(&file.filename)
             ));
         }
-        html_page(&format!("Links for {name}"), &links)
+        let page = html_page(&format!("Links for {name}"), &links);
+        match self.statuses.get(name) {
+            Some(status) => page.replacen(
+                "    <title>",
+                &format!(
+                    "    <meta name=\"pypi:project-status\" content=\"{}\">\n    <title>",
+                    html_escape(status)
+                ),
+                1,
+            ),
+            None => page,
+        }
     }
 
     fn project_json(&self, name: &str, files: &[&DistFile]) -> String {
@@ -638,13 +718,17 @@ impl TestIndex {
                 entry
             })
             .collect();
-        json!({
+        let mut page = json!({
             "meta": { "api-version": "1.1" },
             "name": name,
             "versions": versions(files),
             "files": entries,
-        })
-        .to_string()
+        });
+        if let Some(status) = self.statuses.get(name) {
+            page["meta"]["api-version"] = Value::from("1.4");
+            page["project-status"] = json!({ "status": status });
+        }
+        page.to_string()
     }
 
     /// Warehouse's JSON API document for a project, or for one release of

@@ -26,6 +26,7 @@ fn sample() -> Lock {
         dependencies: None,
         added_for: Vec::new(),
         attestation_identities: Vec::new(),
+        owners: None,
     });
     lock.packages.push(Package {
         name: PackageName::from_str("local").unwrap(),
@@ -45,6 +46,7 @@ fn sample() -> Lock {
         dependencies: None,
         added_for: Vec::new(),
         attestation_identities: Vec::new(),
+        owners: None,
     });
     lock.source = Some(LockSource {
         location: "upper-constraints.txt".into(),
