@@ -319,6 +319,28 @@ fn releases_dir() -> String {
 }
 
 #[test]
+fn versions_older_than_the_release_records_are_not_reported() {
+    // Against the real records, 724 warnings were versions such as cliff 0.1 (2012), uploaded
+    // before the deliverable's records begin: nothing a release team can act on.
+    let mut index = openstack_index();
+    let dir = lock_openstack(&index, &[]);
+    index.add_file(
+        DistFile::wheel(&WheelBuilder::new("oslo.config", "1.2.0"))
+            .upload_time("2013-08-01T10:00:00Z"),
+    );
+    let run = audit(
+        dir.path(),
+        &["--releases", &releases_dir(), "--fail-on", "warning"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!run.stdout.contains("oslo-config"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("xstatic-font-awesome 6.2.1.2\n    not-released")
+    );
+}
+
+#[test]
 fn versions_the_release_process_did_not_make_are_reported() {
     let mut index = openstack_index();
     let dir = lock_openstack(&index, &[]);

@@ -295,7 +295,8 @@ fn version_findings(
 }
 
 /// With `--releases`: the locked version must be one the release process made; every other
-/// version on the index that no deliverable lists is reported with its first upload.
+/// version on the index that no deliverable lists, from the first one they list on, is reported
+/// with its first upload.
 fn release_findings(
     entry: &Entry<'_>,
     files: &[ProjectFile],
@@ -311,8 +312,12 @@ fn release_findings(
         );
         found.push(finding(Kind::NotReleased, String::new(), message, None));
     }
+    // Versions older than the first one the records list predate the deliverable's release
+    // records (libraries uploaded by hand before 2015): nothing a release team can act on.
+    let recorded_since = made.first();
     for (version, uploaded) in first_uploads(files) {
-        if version != *locked && !made.contains(&version) {
+        let predates = recorded_since.is_some_and(|first| version < *first);
+        if version != *locked && !made.contains(&version) && !predates {
             let message = "on the index, and the release records list no such version".to_owned();
             found.push(finding(
                 Kind::UnreleasedVersion,
