@@ -122,6 +122,9 @@ pub struct AuditArgs {
     /// critical, other versions on the index they do not list are warnings.
     #[arg(long, value_name = "DIR")]
     pub releases: Option<PathBuf>,
+    /// Sigstore trust, for packages whose attestation identities the lock records.
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// How to reach the index.
     #[command(flatten)]
     pub network: NetworkArgs,

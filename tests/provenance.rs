@@ -531,3 +531,59 @@ fn a_trusted_root_can_be_given_as_a_file_and_a_missing_one_is_named() {
         run.stderr
     );
 }
+
+#[test]
+fn audit_reports_a_locked_file_whose_attestation_was_removed_or_no_longer_verifies() {
+    let mut index = real_index();
+    let dir = scratch();
+    locked_wheel(dir.path(), &index);
+    let audit = |dir: &Path| {
+        pinguard(
+            dir,
+            &[
+                "audit",
+                "pylock.toml",
+                "--trusted-root",
+                "staging",
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let run = audit(dir.path());
+    assert_eq!(run.code, 0, "{run:?}");
+
+    index.set_provenance(WHEEL, None);
+    let run = audit(dir.path());
+    assert_eq!(run.code, 1, "{run:?}");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let codes: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [(
+            "attestation-removed",
+            "the index no longer has an attestation for it; the lock records Google \
+             william@yossarian.net"
+        )]
+    );
+
+    // Another publisher claimed, which the certificate does not prove: it no longer verifies.
+    index.set_provenance(WHEEL, Some(wheel_provenance("mallory@example.com")));
+    let run = audit(dir.path());
+    assert_eq!(run.code, 1, "{run:?}");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let finding = &report["findings"][0];
+    assert_eq!(finding["code"], "attestation-invalid", "{report:#}");
+    assert_eq!(finding["severity"], "critical", "{report:#}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("its attestation no longer verifies: "),
+        "{report:#}"
+    );
+}

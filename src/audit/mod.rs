@@ -6,6 +6,7 @@
 //!             ├─ files of the locked version vs the lock (drift::compare)  critical
 //!             ├─ locked version yanked / no longer listed, project status  warning / critical
 //!             └─ newer releases, pre-releases apart                        info
+//!      ──► provenance: files of packages with recorded identities     critical
 //!      ──► findings, sorted by severity, package, code, subject ──► report (text/json/markdown)
 //! ```
 //!
@@ -17,6 +18,7 @@
 pub mod index;
 pub mod owners;
 pub mod policy;
+pub mod provenance;
 pub mod releases;
 pub mod report;
 pub mod state;
@@ -100,6 +102,14 @@ pub enum Kind {
     NotInPolicy,
     /// An account lost its role since the lock.
     OwnerRemoved,
+    /// A locked file's attestation is from another identity than the lock records.
+    IdentityChanged,
+    /// A locked file the lock records a publisher for has no attestation any more.
+    AttestationRemoved,
+    /// A locked file's attestation no longer verifies.
+    AttestationInvalid,
+    /// A locked file's provenance could not be read.
+    ProvenanceUnreadable,
     /// A newer final release.
     NewRelease,
     /// A newer pre-release.
@@ -125,6 +135,10 @@ impl Kind {
             Self::RoleChanged => "role-changed",
             Self::NotInPolicy => "not-in-policy",
             Self::OwnerRemoved => "owner-removed",
+            Self::IdentityChanged => "identity-changed",
+            Self::AttestationRemoved => "attestation-removed",
+            Self::AttestationInvalid => "attestation-invalid",
+            Self::ProvenanceUnreadable => "provenance-unreadable",
             Self::NewRelease => "new-release",
             Self::NewPreRelease => "new-pre-release",
         }
@@ -140,13 +154,17 @@ impl Kind {
             | Self::VersionUnlisted
             | Self::ProjectGone
             | Self::ProjectQuarantined
-            | Self::NotReleased => Severity::Critical,
+            | Self::NotReleased
+            | Self::IdentityChanged
+            | Self::AttestationRemoved
+            | Self::AttestationInvalid => Severity::Critical,
             Self::VersionYanked
             | Self::ProjectStatus
             | Self::UnreleasedVersion
             | Self::OwnerAdded
             | Self::RoleChanged
-            | Self::NotInPolicy => Severity::Warning,
+            | Self::NotInPolicy
+            | Self::ProvenanceUnreadable => Severity::Warning,
             Self::OwnerRemoved | Self::NewRelease | Self::NewPreRelease => Severity::Info,
         }
     }
@@ -195,6 +213,11 @@ impl Kind {
             Self::OwnerRemoved => {
                 "nothing, if the change was intended; record it with `lock --owners`"
             }
+            Self::IdentityChanged | Self::AttestationRemoved | Self::AttestationInvalid => {
+                "do not install it until the publisher confirms the change: installs from the \
+                 lock refuse it; re-lock with --attestations only once it is explained"
+            }
+            Self::ProvenanceUnreadable => "audit again; if it persists, ask the index's operators",
             Self::NewRelease | Self::NewPreRelease => {
                 "read its changes before raising the pin; it was not in the lock"
             }
