@@ -587,3 +587,63 @@ fn audit_reports_a_locked_file_whose_attestation_was_removed_or_no_longer_verifi
         "{report:#}"
     );
 }
+
+#[test]
+fn audit_reports_a_newer_release_published_without_attestations() {
+    let mut index = real_index();
+    let dir = scratch();
+    locked_wheel(dir.path(), &index);
+    index.add_file(
+        DistFile::wheel(&support::dist::WheelBuilder::new("rfc8785", "0.1.3"))
+            .upload_time("2026-11-30T08:00:00Z"),
+    );
+    let run = pinguard(
+        dir.path(),
+        &[
+            "audit",
+            "pylock.toml",
+            "--trusted-root",
+            "staging",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let findings: Vec<(&str, &str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            (
+                "release-unattested",
+                "warning",
+                "newer release 0.1.3: has no attestation; the lock records Google \
+                 william@yossarian.net"
+            ),
+            ("new-release", "info", "a newer release is on the index"),
+        ]
+    );
+    let run = pinguard(
+        dir.path(),
+        &[
+            "audit",
+            "pylock.toml",
+            "--trusted-root",
+            "staging",
+            "--fail-on",
+            "warning",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+}

@@ -41,6 +41,9 @@ pub struct AuditOptions {
     pub policy: Option<Policy>,
     /// OpenStack's release records (`--releases`).
     pub releases: Option<Releases>,
+    /// The trusted root's keys, when the lock records attestation identities: the newest
+    /// release of such a package is checked for who published it.
+    pub keys: Option<crate::provenance::Keys>,
 }
 
 /// One package's audit: its findings, and who can publish it when that was asked.
@@ -239,7 +242,48 @@ fn index_findings(
         let message = format!("a newer {what} is on the index");
         findings.push(entry.finding(kind, version.to_string(), message, uploaded));
     }
+    if let Some(keys) = &options.keys
+        && !package.attestation_identities.is_empty()
+    {
+        findings.extend(newest_release_provenance(
+            package,
+            &entry.locked,
+            project,
+            index,
+            keys,
+        ));
+    }
     Ok(findings)
+}
+
+/// Who published the newest final release after the locked one, against the recorded
+/// identities (nothing when there is none).
+fn newest_release_provenance(
+    package: &Package,
+    locked: &Version,
+    project: &Project,
+    index: &Index,
+    keys: &crate::provenance::Keys,
+) -> Vec<Finding> {
+    let Some((newest, _)) = newer_releases(&project.files, locked)
+        .into_iter()
+        .rfind(|(v, _)| !v.any_prerelease())
+    else {
+        return Vec::new();
+    };
+    let files: Vec<&ProjectFile> = project
+        .files
+        .iter()
+        .filter(|f| f.name.version() == &newest && !matches!(f.name, DistFilename::Unsupported(_)))
+        .collect();
+    super::provenance::newer_release_findings(
+        package,
+        &newest,
+        &files,
+        index.http(),
+        index.cache(),
+        keys,
+    )
 }
 
 /// The project's PEP 792 status, when it is not `active`.

@@ -110,6 +110,11 @@ pub enum Kind {
     AttestationInvalid,
     /// A locked file's provenance could not be read.
     ProvenanceUnreadable,
+    /// A newer release's file is published by another identity, or its attestation does not
+    /// verify.
+    ReleaseIdentityChanged,
+    /// A newer release's file has no attestation while the lock records a publisher.
+    ReleaseUnattested,
     /// A newer final release.
     NewRelease,
     /// A newer pre-release.
@@ -139,6 +144,8 @@ impl Kind {
             Self::AttestationRemoved => "attestation-removed",
             Self::AttestationInvalid => "attestation-invalid",
             Self::ProvenanceUnreadable => "provenance-unreadable",
+            Self::ReleaseIdentityChanged => "release-identity-changed",
+            Self::ReleaseUnattested => "release-unattested",
             Self::NewRelease => "new-release",
             Self::NewPreRelease => "new-pre-release",
         }
@@ -164,7 +171,9 @@ impl Kind {
             | Self::OwnerAdded
             | Self::RoleChanged
             | Self::NotInPolicy
-            | Self::ProvenanceUnreadable => Severity::Warning,
+            | Self::ProvenanceUnreadable
+            | Self::ReleaseIdentityChanged
+            | Self::ReleaseUnattested => Severity::Warning,
             Self::OwnerRemoved | Self::NewRelease | Self::NewPreRelease => Severity::Info,
         }
     }
@@ -218,6 +227,10 @@ impl Kind {
                  lock refuse it; re-lock with --attestations only once it is explained"
             }
             Self::ProvenanceUnreadable => "audit again; if it persists, ask the index's operators",
+            Self::ReleaseIdentityChanged | Self::ReleaseUnattested => {
+                "do not raise the pin until the project explains who publishes it now: an install \
+                 held to the recorded identity would refuse it"
+            }
             Self::NewRelease | Self::NewPreRelease => {
                 "read its changes before raising the pin; it was not in the lock"
             }

@@ -1,11 +1,18 @@
-//! Locked files' provenance against the identities the lock records (`lock --attestations`):
-//! a file whose attestation the index removed, replaced by another publisher's, or changed so
-//! that it no longer verifies — the downgrade uv#9122 asks to catch.
+//! Provenance against the identities the lock records (`lock --attestations`): a locked file
+//! whose attestation the index removed, replaced by another publisher's, or changed so that it
+//! no longer verifies; and the newest release after the locked one published by another
+//! identity or without attestations — the downgrade uv#9122 asks to catch.
+
+use std::str::FromStr;
+
+use pep440_rs::Version;
 
 use super::{Finding, Kind};
 use crate::cache::Cache;
+use crate::digest::Sha256;
 use crate::http::HttpClient;
-use crate::lock::Lock;
+use crate::index::{FileLocation, ProjectFile};
+use crate::lock::{EntryLocation, FileEntry, Lock, Package};
 use crate::provenance::check::{Subject, check_all};
 use crate::provenance::watch::{Change, watch};
 use crate::provenance::{Identity, Keys};
@@ -55,11 +62,7 @@ pub fn findings(
 /// The finding a change calls for; `None` when the file is still published by a recorded
 /// identity.
 fn describe(recorded: &[Identity], change: Change) -> Option<(Kind, String)> {
-    let locked = recorded
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" or ");
+    let locked = recorded_text(recorded);
     Some(match change {
         Change::Same => return None,
         Change::OtherIdentity(identity) => (
@@ -79,4 +82,107 @@ fn describe(recorded: &[Identity], change: Change) -> Option<(Kind, String)> {
             format!("its provenance could not be read: {reason}"),
         ),
     })
+}
+
+/// With identities recorded for `package`: who published the files of `version`, a newer
+/// release on the index (`files`, as its page lists them, each with a digest), compared with
+/// the recorded identities. A release from another identity, or without attestations, is the
+/// downgrade an upgrade would bring.
+pub fn newer_release_findings(
+    package: &Package,
+    version: &Version,
+    files: &[&ProjectFile],
+    http: &HttpClient,
+    cache: &Cache,
+    keys: &Keys,
+) -> Vec<Finding> {
+    let mut release = package.clone();
+    release.version = Some(version.clone());
+    release.sdist = None;
+    release.archive = None;
+    release.wheels = files.iter().filter_map(|f| page_entry(f)).collect();
+    let links: Vec<Option<&str>> = files
+        .iter()
+        .filter(|f| page_entry(f).is_some())
+        .map(|f| f.page.provenance.as_deref())
+        .collect();
+    let subjects: Vec<Subject<'_>> = release
+        .wheels
+        .iter()
+        .zip(links)
+        .map(|(file, link)| Subject {
+            package: &release,
+            file,
+            link,
+        })
+        .collect();
+    let outcomes = check_all(&subjects, http, cache, keys, false, 1);
+    let recorded = &package.attestation_identities;
+    subjects
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(subject, outcome)| {
+            let (kind, message) = match watch(recorded, outcome) {
+                Change::Same => return None,
+                Change::OtherIdentity(identity) => (
+                    Kind::ReleaseIdentityChanged,
+                    format!(
+                        "published by {identity}, not by {}",
+                        recorded_text(recorded)
+                    ),
+                ),
+                Change::Unattested => (
+                    Kind::ReleaseUnattested,
+                    format!(
+                        "has no attestation; the lock records {}",
+                        recorded_text(recorded)
+                    ),
+                ),
+                Change::Unverifiable(reasons) => (
+                    Kind::ReleaseIdentityChanged,
+                    format!("its attestation does not verify: {}", reasons.join("; ")),
+                ),
+                Change::Unknown(reason) => (
+                    Kind::ProvenanceUnreadable,
+                    format!("its provenance could not be read: {reason}"),
+                ),
+            };
+            Some(Finding {
+                kind,
+                package: package.name.clone(),
+                version: package.version.clone(),
+                subject: format!("{version} {}", subject.file.name),
+                message: format!("newer release {version}: {message}"),
+                when: subject.file.upload_time.map(|t| t.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// A file of a page as a lock entry, when the page gives its sha256 (what an attestation's
+/// subject is checked against).
+fn page_entry(file: &ProjectFile) -> Option<FileEntry> {
+    let sha256 = Sha256::from_str(file.page.sha256.as_deref()?).ok()?;
+    let FileLocation::Url(url) = &file.location else {
+        return None;
+    };
+    Some(FileEntry {
+        name: file.page.filename.clone(),
+        location: EntryLocation::Url(url.without_credentials().to_string()),
+        size: file.page.size,
+        upload_time: file
+            .page
+            .upload_time
+            .as_deref()
+            .and_then(|t| t.parse().ok()),
+        sha256,
+    })
+}
+
+fn recorded_text(recorded: &[Identity]) -> String {
+    recorded
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ")
 }

@@ -39,8 +39,21 @@ pub fn run(args: AuditArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         }
     };
     let lock_dir = super::lock_dir(&args.lock);
-    let root = crate::settings::trust_root(args.trust)?;
-    let audit = match query(&lock, &lock_dir, &options, &network, &root, reporter)? {
+    if lock
+        .packages
+        .iter()
+        .any(|p| !p.attestation_identities.is_empty())
+    {
+        let root = crate::settings::trust_root(args.trust)?;
+        match crate::provenance::Keys::new(&root) {
+            Ok(keys) => options.keys = Some(keys),
+            Err(e) => {
+                reporter.error(&format!("{e}; nothing was audited"));
+                return Ok(ExitStatus::Error);
+            }
+        }
+    }
+    let audit = match query(&lock, &lock_dir, &options, &network, reporter)? {
         Ok(audit) => audit,
         Err(status) => return Ok(status),
     };
@@ -79,7 +92,6 @@ fn query(
     lock_dir: &Path,
     options: &AuditOptions,
     network: &NetworkSettings,
-    root: &crate::provenance::TrustRoot,
     reporter: &Reporter,
 ) -> anyhow::Result<Result<Audit, ExitStatus>> {
     let env = |name: &str| std::env::var(name).ok();
@@ -114,44 +126,18 @@ fn query(
             owners.push((package.display_name(), ownership));
         }
     }
-    match provenance_findings(lock, &index, root, options.concurrency, reporter) {
-        Some(found) => findings.extend(found),
-        None => return Ok(Err(ExitStatus::Error)),
+    if let Some(keys) = &options.keys {
+        findings.extend(crate::audit::provenance::findings(
+            lock,
+            index.http(),
+            index.cache(),
+            keys,
+            options.concurrency,
+        ));
     }
     let mut audit = Audit::new(findings, packages.len());
     audit.owners = owners;
     Ok(Ok(audit))
-}
-
-/// What the provenance of files with recorded identities says now (nothing to ask when the
-/// lock records none); `None` after reporting that the trusted root cannot be used.
-fn provenance_findings(
-    lock: &Lock,
-    index: &Index,
-    root: &crate::provenance::TrustRoot,
-    concurrency: usize,
-    reporter: &Reporter,
-) -> Option<Vec<crate::audit::Finding>> {
-    if lock
-        .packages
-        .iter()
-        .all(|p| p.attestation_identities.is_empty())
-    {
-        return Some(Vec::new());
-    }
-    match crate::provenance::Keys::new(root) {
-        Ok(keys) => Some(crate::audit::provenance::findings(
-            lock,
-            index.http(),
-            index.cache(),
-            &keys,
-            concurrency,
-        )),
-        Err(e) => {
-            reporter.error(&format!("{e}; nothing was reported"));
-            None
-        }
-    }
 }
 
 /// The policy and release records the flags name, read before any query; `None` after
@@ -193,6 +179,7 @@ fn options(args: &AuditArgs, reporter: &Reporter) -> anyhow::Result<Option<Audit
         owners: args.owners,
         policy,
         releases,
+        keys: None,
     }))
 }
 

@@ -65,6 +65,12 @@ pub struct Keys {
     verifier: Verifier,
 }
 
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys { .. }")
+    }
+}
+
 impl Keys {
     /// Loads the trusted root.
     pub fn new(root: &TrustRoot) -> Result<Self, TrustRootError> {
