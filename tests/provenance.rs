@@ -566,7 +566,7 @@ fn audit_reports_a_locked_file_whose_attestation_was_removed_or_no_longer_verifi
         codes,
         [(
             "attestation-removed",
-            "the index no longer has an attestation for it; the lock records Google \
+            "the index has no attestation for it; the lock records Google \
              william@yossarian.net"
         )]
     );
@@ -583,7 +583,7 @@ fn audit_reports_a_locked_file_whose_attestation_was_removed_or_no_longer_verifi
         finding["message"]
             .as_str()
             .unwrap()
-            .starts_with("its attestation no longer verifies: "),
+            .starts_with("its attestation does not verify: "),
         "{report:#}"
     );
 }
@@ -628,8 +628,8 @@ fn audit_reports_a_newer_release_published_without_attestations() {
             (
                 "release-unattested",
                 "warning",
-                "newer release 0.1.3: has no attestation; the lock records Google \
-                 william@yossarian.net"
+                "newer release 0.1.3: the index has no attestation for it; the lock records \
+                 Google william@yossarian.net"
             ),
             ("new-release", "info", "a newer release is on the index"),
         ]

@@ -13,7 +13,7 @@ use crate::digest::Sha256;
 use crate::http::HttpClient;
 use crate::index::{FileLocation, ProjectFile};
 use crate::lock::{EntryLocation, FileEntry, Lock, Package};
-use crate::provenance::check::{Subject, check_all};
+use crate::provenance::check::{Subject, check_all, subjects_of};
 use crate::provenance::watch::{Change, watch};
 use crate::provenance::{Identity, Keys};
 
@@ -26,18 +26,11 @@ pub fn findings(
     keys: &Keys,
     concurrency: usize,
 ) -> Vec<Finding> {
-    let subjects: Vec<Subject<'_>> = lock
-        .packages
-        .iter()
-        .filter(|p| !p.attestation_identities.is_empty())
-        .flat_map(|package| {
-            package.files().map(move |file| Subject {
-                package,
-                file,
-                link: None,
-            })
-        })
-        .collect();
+    let subjects = subjects_of(
+        lock.packages
+            .iter()
+            .filter(|p| !p.attestation_identities.is_empty()),
+    );
     // Verified against the publisher the index claims now, so that the identity it proves
     // can be compared with the recorded ones.
     let outcomes = check_all(&subjects, http, cache, keys, false, concurrency);
@@ -46,7 +39,7 @@ pub fn findings(
         .zip(&outcomes)
         .filter_map(|(subject, outcome)| {
             let recorded = &subject.package.attestation_identities;
-            let (kind, message) = describe(recorded, watch(recorded, outcome))?;
+            let (kind, message) = describe(recorded, watch(recorded, outcome), Scope::Locked)?;
             Some(Finding {
                 kind,
                 package: subject.package.name.clone(),
@@ -59,23 +52,43 @@ pub fn findings(
         .collect()
 }
 
+/// Whose files a change is about: the locked version's, or a newer release's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Locked,
+    NewerRelease,
+}
+
 /// The finding a change calls for; `None` when the file is still published by a recorded
 /// identity.
-fn describe(recorded: &[Identity], change: Change) -> Option<(Kind, String)> {
+fn describe(recorded: &[Identity], change: Change, scope: Scope) -> Option<(Kind, String)> {
     let locked = recorded_text(recorded);
+    let newer = scope == Scope::NewerRelease;
     Some(match change {
         Change::Same => return None,
         Change::OtherIdentity(identity) => (
-            Kind::IdentityChanged,
-            format!("its attestation is now from {identity}; the lock records {locked}"),
+            if newer {
+                Kind::ReleaseIdentityChanged
+            } else {
+                Kind::IdentityChanged
+            },
+            format!("its attestation is from {identity}; the lock records {locked}"),
         ),
         Change::Unattested => (
-            Kind::AttestationRemoved,
-            format!("the index no longer has an attestation for it; the lock records {locked}"),
+            if newer {
+                Kind::ReleaseUnattested
+            } else {
+                Kind::AttestationRemoved
+            },
+            format!("the index has no attestation for it; the lock records {locked}"),
         ),
         Change::Unverifiable(reasons) => (
-            Kind::AttestationInvalid,
-            format!("its attestation no longer verifies: {}", reasons.join("; ")),
+            if newer {
+                Kind::ReleaseIdentityChanged
+            } else {
+                Kind::AttestationInvalid
+            },
+            format!("its attestation does not verify: {}", reasons.join("; ")),
         ),
         Change::Unknown(reason) => (
             Kind::ProvenanceUnreadable,
@@ -122,31 +135,8 @@ pub fn newer_release_findings(
         .iter()
         .zip(&outcomes)
         .filter_map(|(subject, outcome)| {
-            let (kind, message) = match watch(recorded, outcome) {
-                Change::Same => return None,
-                Change::OtherIdentity(identity) => (
-                    Kind::ReleaseIdentityChanged,
-                    format!(
-                        "published by {identity}, not by {}",
-                        recorded_text(recorded)
-                    ),
-                ),
-                Change::Unattested => (
-                    Kind::ReleaseUnattested,
-                    format!(
-                        "has no attestation; the lock records {}",
-                        recorded_text(recorded)
-                    ),
-                ),
-                Change::Unverifiable(reasons) => (
-                    Kind::ReleaseIdentityChanged,
-                    format!("its attestation does not verify: {}", reasons.join("; ")),
-                ),
-                Change::Unknown(reason) => (
-                    Kind::ProvenanceUnreadable,
-                    format!("its provenance could not be read: {reason}"),
-                ),
-            };
+            let (kind, message) =
+                describe(recorded, watch(recorded, outcome), Scope::NewerRelease)?;
             Some(Finding {
                 kind,
                 package: package.name.clone(),

@@ -342,19 +342,13 @@ pub fn run(args: ProvenanceArgs, reporter: &Reporter) -> anyhow::Result<ExitStat
     let Some(keys) = keys(&root, reporter) else {
         return Ok(ExitStatus::Error);
     };
-    let subjects: Vec<Subject<'_>> = locked
-        .lock()
-        .packages
-        .iter()
-        .filter(|p| wanted.is_empty() || wanted.contains(&p.name))
-        .flat_map(|package| {
-            package.files().map(move |file| Subject {
-                package,
-                file,
-                link: None,
-            })
-        })
-        .collect();
+    let subjects = crate::provenance::check::subjects_of(
+        locked
+            .lock()
+            .packages
+            .iter()
+            .filter(|p| wanted.is_empty() || wanted.contains(&p.name)),
+    );
     let outcomes = check_all(
         &subjects,
         &guard.http,

@@ -21,6 +21,20 @@ pub struct Subject<'a> {
     pub link: Option<&'a str>,
 }
 
+/// Every file of `packages`, each a subject whose provenance the Integrity API (or the
+/// cached page link) is asked for.
+pub fn subjects_of<'a>(packages: impl Iterator<Item = &'a Package>) -> Vec<Subject<'a>> {
+    packages
+        .flat_map(|package| {
+            package.files().map(move |file| Subject {
+                package,
+                file,
+                link: None,
+            })
+        })
+        .collect()
+}
+
 /// What a file's provenance says.
 #[derive(Debug)]
 pub enum Outcome {
