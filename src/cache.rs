@@ -61,6 +61,42 @@ pub struct Cache {
     buckets: [OnceLock<bool>; 2],
     /// Entries found edited or damaged, for the command to report.
     warnings: Mutex<Vec<String>>,
+    /// Pages are written on a thread of their own, so that writing a run's pages (a hundred
+    /// megabytes for the OpenStack pins) overlaps with the requests still in flight.
+    writer: Mutex<Option<PageWriter>>,
+    /// Pages handed to the writer and not yet on disk: reading one waits for the writer.
+    pending: std::sync::Arc<Mutex<std::collections::HashSet<PathBuf>>>,
+}
+
+/// The thread that writes pages, and the channel to it.
+#[derive(Debug)]
+struct PageWriter {
+    jobs: std::sync::mpsc::SyncSender<PageJob>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// One page to write: its path, its metadata line, its body.
+#[derive(Debug)]
+struct PageJob {
+    path: PathBuf,
+    meta: String,
+    body: bytes::Bytes,
+}
+
+impl PageJob {
+    /// Writes the entry: the digest of the rest, the metadata line, the body. Failures are
+    /// ignored: the cache is an optimisation.
+    fn write(self) {
+        let mut hasher = Hasher::new();
+        hasher.update(self.meta.as_bytes());
+        hasher.update(&self.body);
+        let digest = hasher.finish().0;
+        let _ = write_with(&self.path, Durability::Unsynced, |file| {
+            writeln!(file, "{digest}")?;
+            file.write_all(self.meta.as_bytes())?;
+            file.write_all(&self.body)
+        });
+    }
 }
 
 /// What is kept about a fetched page besides its body.
@@ -147,6 +183,8 @@ impl Cache {
             mode,
             buckets: Default::default(),
             warnings: Mutex::default(),
+            writer: Mutex::default(),
+            pending: Default::default(),
         }
     }
 
@@ -157,6 +195,8 @@ impl Cache {
             mode,
             buckets: Default::default(),
             warnings: Mutex::default(),
+            writer: Mutex::default(),
+            pending: Default::default(),
         }
     }
 
@@ -191,6 +231,9 @@ impl Cache {
             return None;
         }
         let path = self.entry_path(PAGES, url)?;
+        if lock(&self.pending).contains(&path) {
+            self.flush();
+        }
         let mut reader = BufReader::new(fs_err::File::open(&path).ok()?);
         let expected = read_digest_line(&mut reader)?;
         let mut line = String::new();
@@ -230,15 +273,44 @@ impl Cache {
             return;
         };
         meta.push('\n');
-        let mut hasher = Hasher::new();
-        hasher.update(meta.as_bytes());
-        hasher.update(&page.body);
-        let digest = hasher.finish().0;
-        let _ = write_with(&path, Durability::Unsynced, |file| {
-            writeln!(file, "{digest}")?;
-            file.write_all(meta.as_bytes())?;
-            file.write_all(&page.body)
+        let job = PageJob {
+            path,
+            meta,
+            body: page.body.clone(),
+        };
+        lock(&self.pending).insert(job.path.clone());
+        let mut writer = lock(&self.writer);
+        let writer = writer.get_or_insert_with(|| {
+            // A few pages in the queue at most: a slow disk holds the run back rather than
+            // letting pages pile up in memory.
+            let (jobs, queue) = std::sync::mpsc::sync_channel::<PageJob>(4);
+            let pending = std::sync::Arc::clone(&self.pending);
+            let thread = std::thread::Builder::new()
+                .name("pinguard-cache".into())
+                .spawn(move || {
+                    for job in queue {
+                        let path = job.path.clone();
+                        job.write();
+                        lock(&pending).remove(&path);
+                    }
+                })
+                .expect("a thread can be started");
+            PageWriter { jobs, thread }
         });
+        if let Err(std::sync::mpsc::SendError(job)) = writer.jobs.send(job) {
+            let path = job.path.clone();
+            job.write();
+            lock(&self.pending).remove(&path);
+        }
+    }
+
+    /// Waits until every page handed to [`Cache::write_page`] is on disk.
+    pub fn flush(&self) {
+        let writer = lock(&self.writer).take();
+        if let Some(PageWriter { jobs, thread }) = writer {
+            drop(jobs);
+            let _ = thread.join();
+        }
     }
 
     /// Marks a cached page as just revalidated.
@@ -300,6 +372,17 @@ impl Cache {
                 path.display()
             ));
     }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Locks a mutex, taking its value even when a thread panicked holding it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The digest line an entry starts with; `None` when there is none (a miss).
