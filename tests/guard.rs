@@ -1478,3 +1478,48 @@ fn uv_does_not_take_build_requirements_from_the_users_uv_configuration() {
         assert_eq!(outcomes, expected);
     }
 }
+
+#[test]
+fn sync_with_uv_installs_and_removes_with_uv() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let (Some(venv), Some(uv)) = (fresh_venv(dir.path()), real_uv()) else {
+        return;
+    };
+    let path = write(
+        dir.path(),
+        "extra-1.0-py3-none-any.whl",
+        index.file("extra-1.0-py3-none-any.whl").bytes(),
+    );
+    venv.pip_offline(["install", "--no-deps", path.to_str().unwrap()])
+        .assert_success();
+    let uv = noting_uv(dir.path(), &uv);
+    let python = venv_python(&venv);
+    let run = pinguard(
+        dir.path(),
+        &[
+            "sync",
+            "--python",
+            &python,
+            "--remove-extraneous",
+            "--installer",
+            "uv",
+            "--uv",
+            &uv,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .ends_with(": 3 installed, 1 removed, 0 left that the lock does not name\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(venv.installers(), ["alpha uv", "beta uv", "gamma uv"]);
+    // Once to install, once to uninstall extra.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("uv-ran")).unwrap(),
+        "ran\nran\n"
+    );
+}
