@@ -85,7 +85,7 @@ impl Installer {
         args.push("-r".into());
         args.push(requirements.display().to_string());
         args.extend(options.extra.iter().cloned());
-        self.run(python, &args)
+        self.run(python, "install", &args)
     }
 
     /// Installs the source tree `dir` (editable or not) with no build isolation, so that it
@@ -104,20 +104,20 @@ impl Installer {
             args.push("--editable".into());
         }
         args.push(dir.display().to_string());
-        self.run(python, &args)
+        self.run(python, "install", &args)
     }
 
     /// Uninstalls `names` from `python`'s environment.
     pub fn uninstall(&self, python: &Path, names: &[String]) -> Result<ExitStatus, PythonError> {
-        let mut args = vec!["uninstall".to_owned()];
+        let mut args = Vec::new();
         if *self == Self::Pip {
             args.push("--yes".to_owned());
         }
         args.extend(names.iter().cloned());
-        self.run(python, &args)
+        self.run(python, "uninstall", &args)
     }
 
-    /// `install` with no index, no dependencies, no cache, and the verified wheelhouse as the
+    /// The arguments of `install` with no index, no dependencies, no cache, and the verified wheelhouse as the
     /// only place to find anything (an sdist's build requirements included).
     fn install_args(&self, wheelhouse: &Path, quiet: bool) -> Vec<String> {
         let own: &[&str] = match self {
@@ -129,7 +129,7 @@ impl Installer {
             // no wheel it built. Copies, as linking from that cache could not outlive it.
             Self::Uv(_) => &["--no-cache", "--link-mode", "copy", "--offline"],
         };
-        let mut args: Vec<String> = ["install", "--no-index", "--no-deps"]
+        let mut args: Vec<String> = ["--no-index", "--no-deps"]
             .iter()
             .chain(own)
             .map(|arg| (*arg).to_owned())
@@ -142,17 +142,25 @@ impl Installer {
         args
     }
 
-    /// Runs the installer's `ARGS` on `python`'s environment, its output going to pinguard's
-    /// stderr (stdout is for data).
-    fn run(&self, python: &Path, args: &[String]) -> Result<ExitStatus, PythonError> {
+    /// Runs the installer's `SUBCOMMAND ARGS` on `python`'s environment, its output going to
+    /// pinguard's stderr (stdout is for data).
+    fn run(
+        &self,
+        python: &Path,
+        subcommand: &str,
+        args: &[String],
+    ) -> Result<ExitStatus, PythonError> {
         match self {
-            Self::Pip => python::pip(python, args),
+            Self::Pip => {
+                let args: Vec<String> = std::iter::once(subcommand.to_owned())
+                    .chain(args.iter().cloned())
+                    .collect();
+                python::pip(python, &args)
+            }
             Self::Uv(uv) => crate::isolated::uv(uv)
-                .arg("pip")
-                .arg(&args[0])
-                .arg("--python")
+                .args(["pip", subcommand, "--python"])
                 .arg(python)
-                .args(&args[1..])
+                .args(args)
                 .stdout(std::io::stderr())
                 .status()
                 .map_err(|source| PythonError::Run {
