@@ -1112,12 +1112,11 @@ fn without_a_virtual_environment_install_and_sync_do_not_use_the_global_interpre
 const PROJECT_ENTRY: &str = "\n[[packages]]\nname = \"myproject\"\nversion = \"0.1\"\n\
                              directory = { path = \"myproject-0.1\", editable = false }\n";
 
-#[test]
-fn a_lock_with_the_project_as_a_directory_is_guarded_and_installs_the_project_last() {
-    let index = guard_index();
-    let dir = scratch();
-    lock(dir.path(), &index);
-    let lock_path = dir.path().join("pylock.toml");
+/// Locks `CONSTRAINTS` against `index` into `dir/pylock.toml` with [`PROJECT_ENTRY`] added,
+/// and unpacks that project into `dir/myproject-0.1`.
+fn lock_with_the_project(dir: &Path, index: &TestIndex) {
+    lock(dir, index);
+    let lock_path = dir.join("pylock.toml");
     let mut text = fs::read_to_string(&lock_path).unwrap();
     text.push_str(PROJECT_ENTRY);
     fs::write(&lock_path, &text).unwrap();
@@ -1125,13 +1124,20 @@ fn a_lock_with_the_project_as_a_directory_is_guarded_and_installs_the_project_la
     let project = SdistBuilder::new("myproject", "0.1")
         .file("myproject.py", b"M = 1\n".to_vec())
         .build();
-    write(dir.path(), "myproject.tar.gz", project);
+    write(dir, "myproject.tar.gz", project);
     let untar = std::process::Command::new("tar")
         .args(["xzf", "myproject.tar.gz"])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .status()
         .unwrap();
     assert!(untar.success());
+}
+
+#[test]
+fn a_lock_with_the_project_as_a_directory_is_guarded_and_installs_the_project_last() {
+    let index = guard_index();
+    let dir = scratch();
+    lock_with_the_project(dir.path(), &index);
     let warning = "warning: myproject==0.1 (the local directory myproject-0.1): no digest to \
                    verify it by; ";
 
@@ -1521,5 +1527,40 @@ fn sync_with_uv_installs_and_removes_with_uv() {
     assert_eq!(
         fs::read_to_string(dir.path().join("uv-ran")).unwrap(),
         "ran\nran\n"
+    );
+}
+
+#[test]
+fn with_uv_the_projects_directory_is_installed_last_by_uv() {
+    let index = guard_index();
+    let dir = scratch();
+    lock_with_the_project(dir.path(), &index);
+    let (Some(venv), Some(uv)) = (fresh_venv(dir.path()), real_uv()) else {
+        return;
+    };
+    let python = venv_python(&venv);
+    let run = pinguard(
+        dir.path(),
+        &[
+            "install",
+            "--python",
+            &python,
+            "--installer",
+            "uv",
+            "--uv",
+            &uv,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.ends_with(&format!(
+            "Installed 3 verified files into {python}, then 1 project from its directory\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        venv.installers(),
+        ["alpha uv", "beta uv", "gamma uv", "myproject uv"]
     );
 }
