@@ -434,7 +434,10 @@ pub struct InstallArgs {
     /// How to reach the files.
     #[command(flatten)]
     pub network: NetworkArgs,
-    /// Extra arguments for pip, after `--`.
+    /// Which installer runs.
+    #[command(flatten)]
+    pub installer: InstallerArgs,
+    /// Extra arguments for the installer, after `--`.
     #[arg(last = true, value_name = "PIP_ARGS")]
     pub pip_args: Vec<String>,
 }
@@ -465,9 +468,23 @@ pub struct SyncArgs {
     /// How to reach the files.
     #[command(flatten)]
     pub network: NetworkArgs,
-    /// Extra arguments for pip, after `--`.
+    /// Which installer runs.
+    #[command(flatten)]
+    pub installer: InstallerArgs,
+    /// Extra arguments for the installer, after `--`.
     #[arg(last = true, value_name = "PIP_ARGS")]
     pub pip_args: Vec<String>,
+}
+
+/// The installer `install` and `sync` hand the verified files to.
+#[derive(Debug, Args)]
+pub struct InstallerArgs {
+    /// What installs the verified files: the target's pip, or uv (faster).
+    #[arg(long, value_enum, default_value_t, env = "PINGUARD_INSTALLER")]
+    pub installer: crate::guard::installer::InstallerKind,
+    /// The uv to run with `--installer uv`. [default: uv on PATH]
+    #[arg(long, value_name = "PATH", env = "PINGUARD_UV")]
+    pub uv: Option<PathBuf>,
 }
 
 /// `pinguard export`.

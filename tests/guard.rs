@@ -862,6 +862,133 @@ struct BuildRequirementsOutcome {
     hostile_source_shown: bool,
 }
 
+/// A lock of an sdist that needs setuptools and wheel to build (and both, harmless, locked),
+/// and a hostile setuptools and wheel 99.0, whose `.pth` runs in any interpreter that has them
+/// on its path (as a build environment does), on a server and in a directory.
+struct HostileBuildBackend {
+    dir: tempfile::TempDir,
+    marker: std::path::PathBuf,
+    hostile: TestIndex,
+    /// The directory holding the hostile wheels.
+    hostile_dir: String,
+    /// The hostile projects' pages, space-separated.
+    hostile_urls: String,
+    lock: String,
+    _index: TestIndex,
+}
+
+/// A function that offers the hostile backend to the installer by one route: given the case
+/// directory and the target venv, it configures the pinguard run.
+type Route = Box<dyn Fn(&Path, &Venv, Pinguard) -> Pinguard>;
+
+impl HostileBuildBackend {
+    fn new() -> Self {
+        let dir = scratch();
+        let marker = dir.path().join("hostile-code-ran");
+        let payload = format!(
+            "import pathlib; pathlib.Path({:?}).write_text('ran')\n",
+            marker.display().to_string()
+        );
+        let hostile_wheels = [
+            WheelBuilder::new("setuptools", "99.0").file("setuptools-hook.pth", payload.clone()),
+            WheelBuilder::new("wheel", "99.0").file("wheel-hook.pth", payload),
+        ];
+        let hostile = IndexBuilder::new()
+            .files(hostile_wheels.iter().map(DistFile::wheel))
+            .start();
+        let hostile_dir = dir.path().join("hostile-wheels");
+        for wheel in &hostile_wheels {
+            write(&hostile_dir, &wheel.filename(), wheel.build());
+        }
+        let hostile_urls = format!(
+            "{} {}",
+            hostile.project_url("setuptools"),
+            hostile.project_url("wheel")
+        );
+        let index = IndexBuilder::new()
+            .file(DistFile::sdist(
+                &SdistBuilder::new("victim", "1.0").build_requires(["setuptools>=40.8", "wheel"]),
+            ))
+            .file(DistFile::wheel(&WheelBuilder::new("setuptools", "98.0")))
+            .file(DistFile::wheel(&WheelBuilder::new("wheel", "0.98")))
+            .start();
+        write(
+            dir.path(),
+            "upper-constraints.txt",
+            "victim===1.0\nsetuptools===98.0\nwheel===0.98\n",
+        );
+        let run = pinguard(
+            dir.path(),
+            &[
+                "lock",
+                "upper-constraints.txt",
+                "--index-url",
+                &index.simple_url(),
+            ],
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let lock = dir.path().join("pylock.toml").display().to_string();
+        Self {
+            marker,
+            hostile,
+            hostile_dir: hostile_dir.display().to_string(),
+            hostile_urls,
+            lock,
+            dir,
+            _index: index,
+        }
+    }
+
+    /// Installs the lock (`install LOCK --python VENV` then `args`) into a fresh venv once per
+    /// route; what each led to and what it should have (the victim installed from verified
+    /// files alone, nothing hostile fetched, run or named). `None` when Python tests are
+    /// skipped.
+    fn outcomes(
+        &self,
+        args: &[&str],
+        routes: &[(&'static str, Route)],
+    ) -> Option<(Vec<BuildRequirementsOutcome>, Vec<BuildRequirementsOutcome>)> {
+        let mut outcomes = Vec::new();
+        let mut expected = Vec::new();
+        for (number, (route, configure)) in routes.iter().enumerate() {
+            let case = self.dir.path().join(format!("case-{number}"));
+            let venv = fresh_venv(&case)?;
+            let python = venv_python(&venv);
+            let pinguard = Pinguard::new(&case)
+                .args(["install", &self.lock, "--python", &python])
+                .args(args);
+            let run = configure(&case, &venv, pinguard).run();
+            outcomes.push(BuildRequirementsOutcome {
+                route,
+                code: run.code,
+                last_line: run.stderr.lines().last().unwrap_or_default().to_owned(),
+                installed: venv.installed(),
+                hostile_code_ran: self.marker.exists(),
+                hostile_files_requested: self
+                    .hostile
+                    .all_requests()
+                    .iter()
+                    .map(|r| r.path_only().to_owned())
+                    .collect(),
+                hostile_source_shown: run.stderr.contains(&self.hostile_dir)
+                    || run.stderr.contains(&self.hostile.server().base_url()),
+            });
+            expected.push(BuildRequirementsOutcome {
+                route,
+                code: 0,
+                last_line: format!("Installed 3 verified files into {python}"),
+                installed: vec!["victim 1.0".to_owned()],
+                hostile_code_ran: false,
+                hostile_files_requested: Vec::new(),
+                hostile_source_shown: false,
+            });
+            let _ = fs::remove_file(&self.marker);
+            self.hostile.server().clear_log();
+        }
+        Some((outcomes, expected))
+    }
+}
+
 /// pip reads `PIP_*` variables and its configuration files even under `python -I`, and so does
 /// the pip subprocess that installs an sdist's build requirements. Whatever `find-links` the
 /// user's configuration names (a directory or a URL; by a variable, the file
@@ -869,83 +996,32 @@ struct BuildRequirementsOutcome {
 /// the build requirements come from the verified files only.
 #[test]
 fn pip_does_not_take_build_requirements_from_the_users_pip_configuration() {
-    let dir = scratch();
-    // The hostile side: setuptools and wheel 99.0, whose `.pth` runs in any interpreter that
-    // has them on its path, as pip's build environment does.
-    let marker = dir.path().join("hostile-code-ran");
-    let payload = format!(
-        "import pathlib; pathlib.Path({:?}).write_text('ran')\n",
-        marker.display().to_string()
-    );
-    let hostile_wheels = [
-        WheelBuilder::new("setuptools", "99.0").file("setuptools-hook.pth", payload.clone()),
-        WheelBuilder::new("wheel", "99.0").file("wheel-hook.pth", payload),
-    ];
-    let hostile = IndexBuilder::new()
-        .files(hostile_wheels.iter().map(DistFile::wheel))
-        .start();
-    let hostile_dir = dir.path().join("hostile-wheels");
-    for wheel in &hostile_wheels {
-        write(&hostile_dir, &wheel.filename(), wheel.build());
-    }
-    let hostile_urls = format!(
-        "{} {}",
-        hostile.project_url("setuptools"),
-        hostile.project_url("wheel")
-    );
-    let hostile_dir_text = hostile_dir.display().to_string();
-
-    // The lock: an sdist that needs setuptools and wheel to build, and both, harmless.
-    let index = IndexBuilder::new()
-        .file(DistFile::sdist(
-            &SdistBuilder::new("victim", "1.0").build_requires(["setuptools>=40.8", "wheel"]),
-        ))
-        .file(DistFile::wheel(&WheelBuilder::new("setuptools", "98.0")))
-        .file(DistFile::wheel(&WheelBuilder::new("wheel", "0.98")))
-        .start();
-    write(
-        dir.path(),
-        "upper-constraints.txt",
-        "victim===1.0\nsetuptools===98.0\nwheel===0.98\n",
-    );
-    let run = pinguard(
-        dir.path(),
-        &[
-            "lock",
-            "upper-constraints.txt",
-            "--index-url",
-            &index.simple_url(),
-        ],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
-    let lock = dir.path().join("pylock.toml").display().to_string();
-
-    type Route = Box<dyn Fn(&Path, &Venv, Pinguard) -> Pinguard>;
+    let setup = HostileBuildBackend::new();
     let config = |links: &str| format!("[global]\nfind-links = {links}\n");
     let routes: Vec<(&'static str, Route)> = vec![
         ("PIP_FIND_LINKS, a directory", {
-            let links = hostile_dir_text.clone();
+            let links = setup.hostile_dir.clone();
             Box::new(move |_, _, pinguard| pinguard.env("PIP_FIND_LINKS", &links))
         }),
         ("PIP_FIND_LINKS, URLs", {
-            let links = hostile_urls.clone();
+            let links = setup.hostile_urls.clone();
             Box::new(move |_, _, pinguard| pinguard.env("PIP_FIND_LINKS", &links))
         }),
         ("the file PIP_CONFIG_FILE names", {
-            let text = config(&hostile_urls);
+            let text = config(&setup.hostile_urls);
             Box::new(move |case, _, pinguard| {
                 pinguard.env("PIP_CONFIG_FILE", write(case, "my-pip.conf", &text))
             })
         }),
         ("the environment's pip.conf", {
-            let text = config(&hostile_dir_text);
+            let text = config(&setup.hostile_dir);
             Box::new(move |_, venv, pinguard| {
                 write(venv.dir(), "pip.conf", &text);
                 pinguard.env_remove("PIP_CONFIG_FILE")
             })
         }),
         ("the user's pip.conf", {
-            let text = config(&hostile_urls);
+            let text = config(&setup.hostile_urls);
             Box::new(move |case, _, pinguard| {
                 write(case, ".config/pip/pip.conf", &text);
                 pinguard
@@ -954,48 +1030,9 @@ fn pip_does_not_take_build_requirements_from_the_users_pip_configuration() {
             })
         }),
     ];
-
-    let mut outcomes = Vec::new();
-    let mut expected = Vec::new();
-    for (number, (route, configure)) in routes.iter().enumerate() {
-        let case = dir.path().join(format!("case-{number}"));
-        let Some(venv) = fresh_venv(&case) else {
-            return;
-        };
-        let python = venv_python(&venv);
-        let run = configure(
-            &case,
-            &venv,
-            Pinguard::new(&case).args(["install", &lock, "--python", &python]),
-        )
-        .run();
-        outcomes.push(BuildRequirementsOutcome {
-            route,
-            code: run.code,
-            last_line: run.stderr.lines().last().unwrap_or_default().to_owned(),
-            installed: venv.installed(),
-            hostile_code_ran: marker.exists(),
-            hostile_files_requested: hostile
-                .all_requests()
-                .iter()
-                .map(|r| r.path_only().to_owned())
-                .collect(),
-            hostile_source_shown: run.stderr.contains(&hostile_dir_text)
-                || run.stderr.contains(&hostile.server().base_url()),
-        });
-        expected.push(BuildRequirementsOutcome {
-            route,
-            code: 0,
-            last_line: format!("Installed 3 verified files into {python}"),
-            installed: vec!["victim 1.0".to_owned()],
-            hostile_code_ran: false,
-            hostile_files_requested: Vec::new(),
-            hostile_source_shown: false,
-        });
-        let _ = fs::remove_file(&marker);
-        hostile.server().clear_log();
+    if let Some((outcomes, expected)) = setup.outcomes(&[], &routes) {
+        assert_eq!(outcomes, expected);
     }
-    assert_eq!(outcomes, expected);
 }
 
 /// Without `--python` and outside a virtual environment, `sync` compared the lock with
@@ -1075,12 +1112,11 @@ fn without_a_virtual_environment_install_and_sync_do_not_use_the_global_interpre
 const PROJECT_ENTRY: &str = "\n[[packages]]\nname = \"myproject\"\nversion = \"0.1\"\n\
                              directory = { path = \"myproject-0.1\", editable = false }\n";
 
-#[test]
-fn a_lock_with_the_project_as_a_directory_is_guarded_and_installs_the_project_last() {
-    let index = guard_index();
-    let dir = scratch();
-    lock(dir.path(), &index);
-    let lock_path = dir.path().join("pylock.toml");
+/// Locks `CONSTRAINTS` against `index` into `dir/pylock.toml` with [`PROJECT_ENTRY`] added,
+/// and unpacks that project into `dir/myproject-0.1`.
+fn lock_with_the_project(dir: &Path, index: &TestIndex) {
+    lock(dir, index);
+    let lock_path = dir.join("pylock.toml");
     let mut text = fs::read_to_string(&lock_path).unwrap();
     text.push_str(PROJECT_ENTRY);
     fs::write(&lock_path, &text).unwrap();
@@ -1088,13 +1124,20 @@ fn a_lock_with_the_project_as_a_directory_is_guarded_and_installs_the_project_la
     let project = SdistBuilder::new("myproject", "0.1")
         .file("myproject.py", b"M = 1\n".to_vec())
         .build();
-    write(dir.path(), "myproject.tar.gz", project);
+    write(dir, "myproject.tar.gz", project);
     let untar = std::process::Command::new("tar")
         .args(["xzf", "myproject.tar.gz"])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .status()
         .unwrap();
     assert!(untar.success());
+}
+
+#[test]
+fn a_lock_with_the_project_as_a_directory_is_guarded_and_installs_the_project_last() {
+    let index = guard_index();
+    let dir = scratch();
+    lock_with_the_project(dir.path(), &index);
     let warning = "warning: myproject==0.1 (the local directory myproject-0.1): no digest to \
                    verify it by; ";
 
@@ -1229,4 +1272,295 @@ fn install_of_a_whole_lock_refuses_one_that_misses_what_its_packages_depend_on()
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(venv.installed(), ["app 1.0", "ok-dep 1.0"]);
+}
+
+/// The uv the tests install (uv 0.13.9); `None` when Python tests are skipped.
+fn real_uv() -> Option<String> {
+    support::consumers::Consumers::get().map(|tools| tools.uv().display().to_string())
+}
+
+/// A uv that notes each run in `dir/uv-ran`, then runs the real one: whether uv ran at all.
+fn noting_uv(dir: &Path, uv: &str) -> String {
+    let script = format!(
+        "#!/bin/sh\necho ran >> '{}'\nexec '{uv}' \"$@\"\n",
+        dir.join("uv-ran").display()
+    );
+    let path = write(dir, "noting-uv", script);
+    let mut permissions = fs::metadata(&path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    fs::set_permissions(&path, permissions).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn install_with_uv_puts_exactly_the_locked_files_into_the_environment() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let (Some(venv), Some(uv)) = (fresh_venv(dir.path()), real_uv()) else {
+        return;
+    };
+    let uv = noting_uv(dir.path(), &uv);
+    let python = venv_python(&venv);
+    let run = pinguard(
+        dir.path(),
+        &[
+            "install",
+            "--python",
+            &python,
+            "--installer",
+            "uv",
+            "--uv",
+            &uv,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .ends_with(&format!("Installed 3 verified files into {python}\n")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("uv-ran")).unwrap(),
+        "ran\n"
+    );
+    // delta's marker excludes Linux; gamma has no Linux wheel and is built from its sdist.
+    assert_eq!(venv.installers(), ["alpha uv", "beta uv", "gamma uv"]);
+    assert_eq!(venv.installed(), ["alpha 1.0", "beta 2.0", "gamma 1.0"]);
+    let out = venv.run_python([
+        "-c",
+        "import alpha, beta, gamma; print(alpha.VALUE, beta.B, gamma.G)",
+    ]);
+    assert_eq!(out.stdout, "1 2 1\n");
+}
+
+#[test]
+fn quiet_install_keeps_uv_quiet_too_and_pinguard_installer_chooses_uv() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let (Some(venv), Some(uv)) = (fresh_venv(dir.path()), real_uv()) else {
+        return;
+    };
+    let run = Pinguard::new(dir.path())
+        .args(["install", "-q", "--python", &venv_python(&venv)])
+        .env("PINGUARD_INSTALLER", "uv")
+        .env("PINGUARD_UV", &uv)
+        .run();
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    assert_eq!(venv.installers(), ["alpha uv", "beta uv", "gamma uv"]);
+}
+
+#[test]
+fn with_uv_a_tampered_wheel_or_sdist_means_nothing_is_installed_and_uv_never_runs() {
+    for file in ["alpha-1.0-py3-none-any.whl", "beta-2.0.tar.gz"] {
+        let mut index = guard_index();
+        let dir = scratch();
+        lock(dir.path(), &index);
+        let (Some(venv), Some(uv)) = (fresh_venv(dir.path()), real_uv()) else {
+            return;
+        };
+        let uv = noting_uv(dir.path(), &uv);
+        let mut bytes = index.file(file).bytes().to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        index.tamper(file, bytes);
+        let python = venv_python(&venv);
+        let run = pinguard(
+            dir.path(),
+            &[
+                "install",
+                "--python",
+                &python,
+                "--installer",
+                "uv",
+                "--uv",
+                &uv,
+            ],
+        );
+        assert_eq!(run.code, 1, "{file}: {run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("error: {file} does not match the lock")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.ends_with("error: nothing was installed\n"),
+            "{}",
+            run.stderr
+        );
+        assert!(!dir.path().join("uv-ran").exists(), "{file}: uv ran");
+        assert_eq!(venv.installed(), Vec::<String>::new(), "{file}");
+    }
+}
+
+#[test]
+fn install_with_uv_that_cannot_be_found_says_how_to_get_it_before_fetching_anything() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    index.server().clear_log();
+    let Some(venv) = fresh_venv(dir.path()) else {
+        return;
+    };
+    let python = venv_python(&venv);
+    let empty = dir.path().join("empty-bin");
+    fs::create_dir_all(&empty).unwrap();
+    let missing = dir.path().join("no-such-uv").display().to_string();
+    let how = "install uv (https://docs.astral.sh/uv/getting-started/installation/), give its \
+               path with --uv or PINGUARD_UV, or install with --installer pip\n";
+    let cases = [
+        (
+            Pinguard::new(dir.path()).env("PATH", &empty),
+            vec!["--installer", "uv"],
+            format!("error: no `uv` on PATH: {how}"),
+        ),
+        (
+            Pinguard::new(dir.path()),
+            vec!["--installer", "uv", "--uv", &missing],
+            format!("error: no uv at {missing}: {how}"),
+        ),
+    ];
+    for (pinguard, args, expected) in cases {
+        let run = pinguard
+            .args(["install", "--python", &python])
+            .args(args)
+            .run();
+        assert_eq!((run.code, run.stderr.as_str()), (2, expected.as_str()));
+    }
+    assert_eq!(index.all_requests().len(), 0);
+    assert_eq!(venv.installed(), Vec::<String>::new());
+}
+
+/// uv reads `UV_*` variables (`UV_FIND_LINKS` adds a source even under `--no-index`) and its
+/// `uv.toml` files (the user's, the working directory's, the one `UV_CONFIG_FILE` names), for
+/// the build environment of an sdist too. None of them may be a source: the build
+/// requirements come from the verified files only.
+#[test]
+fn uv_does_not_take_build_requirements_from_the_users_uv_configuration() {
+    let Some(uv) = real_uv() else {
+        return;
+    };
+    let setup = HostileBuildBackend::new();
+    let quoted = |dir: &str| format!("find-links = [{dir:?}]\n");
+    let routes: Vec<(&'static str, Route)> = vec![
+        ("UV_FIND_LINKS, a directory", {
+            let links = setup.hostile_dir.clone();
+            Box::new(move |_, _, pinguard| pinguard.env("UV_FIND_LINKS", &links))
+        }),
+        ("UV_INDEX_URL and UV_EXTRA_INDEX_URL", {
+            let url = setup.hostile.simple_url();
+            Box::new(move |_, _, pinguard| {
+                pinguard
+                    .env("UV_INDEX_URL", &url)
+                    .env("UV_EXTRA_INDEX_URL", &url)
+            })
+        }),
+        ("the file UV_CONFIG_FILE names", {
+            let text = quoted(&setup.hostile_dir);
+            Box::new(move |case, _, pinguard| {
+                pinguard.env("UV_CONFIG_FILE", write(case, "my-uv.toml", &text))
+            })
+        }),
+        ("the user's uv.toml", {
+            let text = quoted(&setup.hostile_dir);
+            Box::new(move |case, _, pinguard| {
+                write(case, ".config/uv/uv.toml", &text);
+                pinguard.env("XDG_CONFIG_HOME", case.join(".config"))
+            })
+        }),
+        ("the working directory's uv.toml", {
+            let text = quoted(&setup.hostile_dir);
+            Box::new(move |case, _, pinguard| {
+                write(case, "uv.toml", &text);
+                pinguard
+            })
+        }),
+    ];
+    if let Some((outcomes, expected)) = setup.outcomes(&["--installer", "uv", "--uv", &uv], &routes)
+    {
+        assert_eq!(outcomes, expected);
+    }
+}
+
+#[test]
+fn sync_with_uv_installs_and_removes_with_uv() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let (Some(venv), Some(uv)) = (fresh_venv(dir.path()), real_uv()) else {
+        return;
+    };
+    let path = write(
+        dir.path(),
+        "extra-1.0-py3-none-any.whl",
+        index.file("extra-1.0-py3-none-any.whl").bytes(),
+    );
+    venv.pip_offline(["install", "--no-deps", path.to_str().unwrap()])
+        .assert_success();
+    let uv = noting_uv(dir.path(), &uv);
+    let python = venv_python(&venv);
+    let run = pinguard(
+        dir.path(),
+        &[
+            "sync",
+            "--python",
+            &python,
+            "--remove-extraneous",
+            "--installer",
+            "uv",
+            "--uv",
+            &uv,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .ends_with(": 3 installed, 1 removed, 0 left that the lock does not name\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(venv.installers(), ["alpha uv", "beta uv", "gamma uv"]);
+    // Once to install, once to uninstall extra.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("uv-ran")).unwrap(),
+        "ran\nran\n"
+    );
+}
+
+#[test]
+fn with_uv_the_projects_directory_is_installed_last_by_uv() {
+    let index = guard_index();
+    let dir = scratch();
+    lock_with_the_project(dir.path(), &index);
+    let (Some(venv), Some(uv)) = (fresh_venv(dir.path()), real_uv()) else {
+        return;
+    };
+    let python = venv_python(&venv);
+    let run = pinguard(
+        dir.path(),
+        &[
+            "install",
+            "--python",
+            &python,
+            "--installer",
+            "uv",
+            "--uv",
+            &uv,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.ends_with(&format!(
+            "Installed 3 verified files into {python}, then 1 project from its directory\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        venv.installers(),
+        ["alpha uv", "beta uv", "gamma uv", "myproject uv"]
+    );
 }

@@ -1,4 +1,4 @@
-//! `pinguard install`: verify every file a target needs, then let pip install exactly those.
+//! `pinguard install`: verify every file a target needs, then let pip (or uv) install exactly those.
 
 use crate::cache::{Cache, CacheMode};
 use crate::cli::InstallArgs;
@@ -23,9 +23,13 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
         allow_incomplete,
         attestations,
         network,
+        installer,
         pip_args,
     } = args;
     let Some(locked) = super::load_lock(&lock, reporter) else {
+        return Ok(ExitStatus::Error);
+    };
+    let Some(installer) = super::find_installer(&installer, reporter) else {
         return Ok(ExitStatus::Error);
     };
     let Some(target) = super::resolve_install_target(python, system, reporter) else {
@@ -87,7 +91,7 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
         &local,
         &guard,
         &lock_dir,
-        &pip_args,
+        (&installer, &pip_args),
         reporter,
     )
 }

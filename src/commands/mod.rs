@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, NetworkArgs};
+use crate::cli::{Cli, Command, InstallerArgs, NetworkArgs};
 use crate::exit::ExitStatus;
 use crate::guard::fetch::{Fetch, FetchOptions, fetch};
+use crate::guard::installer::{Installer, RunOptions};
 use crate::guard::{LockError, Locked, LockedFiles, python, read_lock};
 use crate::http::HttpClient;
 use crate::progress::Progress;
@@ -264,12 +265,6 @@ fn report_fetch(files: &[Locked<'_>], fetch: &Fetch, reporter: &Reporter) -> Exi
     status
 }
 
-/// Fetches and verifies `files` into a private wheelhouse, then, only if every one verified,
-/// installs exactly those files with the interpreter's pip: `--no-index` (nothing else can be
-/// picked), `--no-deps` (the lock is the whole set), `--require-hashes` (pip checks the digests
-/// a second time), and `--find-links` to the wheelhouse alone, so that build requirements of an
-/// sdist can only come from verified files (pip runs apart from the user's pip configuration:
-/// [`python::pip`]). `--quiet` reaches pip.
 /// A local source tree to install after the verified files (a lock's `directory` entry).
 struct LocalProject {
     /// Its directory.
@@ -278,18 +273,29 @@ struct LocalProject {
     editable: bool,
 }
 
-/// Fetches and verifies `files` into a private wheelhouse, then has the target's pip
-/// install exactly those (`--no-index --no-deps --require-hashes`), and after them the
-/// `local` source trees with nothing but the verified files to build with.
+/// The installer `args` names; `None` after reporting that uv cannot be found.
+fn find_installer(args: &InstallerArgs, reporter: &Reporter) -> Option<Installer> {
+    Installer::find(args.installer, args.uv.as_deref())
+        .map_err(|e| reporter.error(&e.to_string()))
+        .ok()
+}
+
+/// Fetches and verifies `files` into a private wheelhouse, then, only if every one verified,
+/// has the installer install exactly those (`--no-index --no-deps --require-hashes`, the
+/// wheelhouse the only source, so an sdist's build requirements can only come from verified
+/// files: [`Installer`]), and after them the `local` source trees with nothing but the
+/// verified files to build with. `--quiet` reaches the installer.
 fn install_verified(
     python: &Path,
     files: &[Locked<'_>],
     local: &[LocalProject],
     guard: &GuardNetwork,
     lock_dir: &Path,
-    pip_args: &[String],
+    installer: (&Installer, &[String]),
     reporter: &Reporter,
 ) -> anyhow::Result<ExitStatus> {
+    let (installer, extra) = installer;
+    let quiet = reporter.verbosity() == Verbosity::Quiet;
     let wheelhouse = tempfile::Builder::new()
         .prefix("pinguard-install-")
         .tempdir()?;
@@ -317,29 +323,28 @@ fn install_verified(
     }
     let requirements_path = wheelhouse.path().join(".pinguard-requirements.txt");
     fs_err::write(&requirements_path, requirements)?;
-    let mut args = pip_install_args(wheelhouse.path(), reporter);
-    args.push("--require-hashes".into());
-    args.push("-r".into());
-    args.push(requirements_path.display().to_string());
-    args.extend(pip_args.iter().cloned());
-    let pip_status = python::pip(python, &args)?;
-    if !pip_status.success() {
+    let options = RunOptions { quiet, extra };
+    let status =
+        installer.install_locked(python, wheelhouse.path(), &requirements_path, options)?;
+    if !status.success() {
         reporter.error(&format!(
-            "pip failed ({pip_status}) after every file verified"
+            "{} failed ({status}) after every file verified",
+            installer.name()
         ));
         return Ok(ExitStatus::Error);
     }
     for project in local {
-        let mut args = pip_install_args(wheelhouse.path(), reporter);
-        args.push("--no-build-isolation".into());
-        if project.editable {
-            args.push("--editable".into());
-        }
-        args.push(project.dir.display().to_string());
-        let pip_status = python::pip(python, &args)?;
-        if !pip_status.success() {
+        let status = installer.install_local(
+            python,
+            wheelhouse.path(),
+            &project.dir,
+            project.editable,
+            quiet,
+        )?;
+        if !status.success() {
             reporter.error(&format!(
-                "pip failed ({pip_status}) to install {} after every verified file was installed",
+                "{} failed ({status}) to install {} after every verified file was installed",
+                installer.name(),
                 project.dir.display()
             ));
             return Ok(ExitStatus::Error);
@@ -358,28 +363,6 @@ fn install_verified(
         }
     ));
     Ok(ExitStatus::Success)
-}
-
-/// `pip install` with no index, no dependencies, no cache, and the verified wheelhouse as the
-/// only place to find anything (an sdist's build requirements included).
-fn pip_install_args(wheelhouse: &Path, reporter: &Reporter) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "install",
-        "--no-index",
-        "--no-deps",
-        "--disable-pip-version-check",
-        // Wheels built from the sdists would be cached under the wheelhouse's random path,
-        // never to be used again.
-        "--no-cache-dir",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    if reporter.verbosity() == Verbosity::Quiet {
-        args.push("--quiet".into());
-    }
-    args.push("--find-links".into());
-    args.push(wheelhouse.display().to_string());
-    args
 }
 
 /// `1.2 GiB`-style sizes for summaries.

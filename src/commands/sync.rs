@@ -24,9 +24,13 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         remove_extraneous,
         attestations,
         network,
+        installer,
         pip_args,
     } = args;
     let Some(locked) = super::load_lock(&lock, reporter) else {
+        return Ok(ExitStatus::Error);
+    };
+    let Some(installer) = super::find_installer(&installer, reporter) else {
         return Ok(ExitStatus::Error);
     };
     let Some(target) = super::resolve_install_target(python, system, reporter) else {
@@ -120,7 +124,7 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             &[],
             &guard,
             &super::lock_dir(&lock),
-            &pip_args,
+            (&installer, &pip_args),
             reporter,
         )?;
         if status != ExitStatus::Success {
@@ -128,11 +132,13 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         }
     }
     if remove_extraneous && !extraneous.is_empty() {
-        let mut args = vec!["uninstall".to_owned(), "--yes".to_owned()];
-        args.extend(extraneous.iter().map(|(name, _)| name.to_string()));
-        let status = python::pip(&interpreter, &args)?;
+        let names: Vec<String> = extraneous
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let status = installer.uninstall(&interpreter, &names)?;
         if !status.success() {
-            reporter.error(&format!("pip uninstall failed ({status})"));
+            reporter.error(&format!("{} uninstall failed ({status})", installer.name()));
             return Ok(ExitStatus::Error);
         }
     }

@@ -15,6 +15,7 @@
 
 pub mod closure;
 pub mod fetch;
+pub mod installer;
 pub mod python;
 pub mod select;
 pub mod verify;

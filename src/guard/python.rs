@@ -68,12 +68,16 @@ pub fn find(requested: Option<&str>) -> Result<PathBuf, PythonError> {
             Err(PythonError::NotFound(requested))
         };
     }
+    on_path(&requested).ok_or(PythonError::NotFound(requested))
+}
+
+/// The first file called `name` in a directory of `PATH`.
+pub fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .iter()
         .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(&requested))
+        .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
-        .ok_or(PythonError::NotFound(requested))
 }
 
 /// Distributions installed in the environment: normalized name → version. Names and versions

@@ -83,10 +83,15 @@ impl Consumers {
             .arg(lock))
     }
 
+    /// The uv binary (uv 0.13.9).
+    pub fn uv(&self) -> PathBuf {
+        self.venv.dir().join("bin").join("uv")
+    }
+
     /// `uv pip install -r LOCK` into the environment of `target_python`, with no index, no
     /// cache and no uv configuration from this machine.
     pub fn uv_install_pylock(&self, target_python: &Path, lock: &Path, cache: &Path) -> Output {
-        let mut command = Command::new(self.venv.dir().join("bin").join("uv"));
+        let mut command = Command::new(self.uv());
         isolate(&mut command);
         for (key, _) in std::env::vars_os() {
             if key.to_str().is_some_and(|k| k.starts_with("UV_")) {

@@ -296,6 +296,23 @@ impl Venv {
             .collect()
     }
 
+    /// `name installer` of each distribution [`Venv::installed`] lists: what its
+    /// `INSTALLER` file says installed it (`pip`, `uv`).
+    pub fn installers(&self) -> Vec<String> {
+        let out = self.run_python([
+            "-c",
+            "import importlib.metadata as m\n\
+             print('\\n'.join(sorted(f\"{d.metadata['Name']} {(d.read_text('INSTALLER') or '').strip()}\"\n\
+             for d in m.distributions() if d.metadata['Name'] not in ('pip', 'setuptools', 'wheel'))))",
+        ]);
+        out.assert_success();
+        out.stdout
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The venv something else made at `dir`.
     pub fn at(dir: &Path) -> Venv {
         Venv {
