@@ -192,32 +192,17 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             settings.source
         ));
     }
-
-    let output_path = match &settings.output {
-        Output::File(path) => Some(path.clone()),
-        Output::Stdout => None,
-    };
     let Some(targets) = super::resolve_targets(&settings.targets, reporter) else {
         return Ok(ExitStatus::Error);
     };
-    let environments: Vec<_> = targets.iter().map(Target::environment_marker).collect();
-    let previous = match (&output_path, settings.format) {
-        (Some(path), LockFormat::Pylock) if path.exists() => match read_previous(path, reporter)? {
-            Some(lock) => Some(lock),
-            None => return Ok(ExitStatus::Error),
-        },
-        _ => None,
+    let previous = match previous_lock(&settings, &targets, reporter)? {
+        Ok(previous) => previous,
+        Err(status) => return Ok(status),
     };
-    // Entries trimmed for other targets cannot be reused.
-    let previous = previous.filter(|lock| {
-        let same = lock.environments == environments;
-        if !same {
-            reporter
-                .info("the existing lock was made for other targets; every pin is queried again");
-        }
-        same
-    });
-    let lock_dir = output_path.as_deref().map(lock_directory);
+    let lock_dir = match &settings.output {
+        Output::File(path) => Some(lock_directory(path)),
+        Output::Stdout => None,
+    };
     let options = LockOptions {
         concurrency: settings.network.concurrency,
         refresh: settings.refresh.clone(),
@@ -233,60 +218,94 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         Ok(outcome) => outcome,
         Err(status) => return Ok(status),
     };
-    let requirements = &prepared.requirements;
-
+    let counts = (outcome.reused, outcome.queried);
     let mut lock: Lock = outcome.lock;
+    let context = Completion {
+        prepared: &prepared,
+        settings: &settings,
+        trim_to: &targets,
+        previous: previous.as_ref(),
+        lock_dir: lock_dir.as_deref(),
+        reporter,
+    };
+    if let Err(status) = complete(&mut lock, &context) {
+        return Ok(status);
+    }
+    write_lock(&lock, &settings)?;
+    reporter.summary(&summary(&lock, &settings, counts, previous.as_ref()));
+    Ok(ExitStatus::Success)
+}
+
+/// The existing lock at the output, when it can be reused: read, and made for the same
+/// targets (entries trimmed for other targets cannot be reused). `Err(status)` after
+/// reporting a lock that cannot be read.
+fn previous_lock(
+    settings: &LockSettings,
+    targets: &[Target],
+    reporter: &Reporter,
+) -> anyhow::Result<Result<Option<Lock>, ExitStatus>> {
+    let path = match (&settings.output, settings.format) {
+        (Output::File(path), LockFormat::Pylock) if path.exists() => path,
+        _ => return Ok(Ok(None)),
+    };
+    let Some(lock) = read_previous(path, reporter)? else {
+        return Ok(Err(ExitStatus::Error));
+    };
+    let environments: Vec<_> = targets.iter().map(Target::environment_marker).collect();
+    if lock.environments != environments {
+        reporter.info("the existing lock was made for other targets; every pin is queried again");
+        return Ok(Ok(None));
+    }
+    Ok(Ok(Some(lock)))
+}
+
+/// Everything a lock holds beside its files: trimmed to the targets, its dependencies
+/// recorded and reviewed (`--add-missing`, `--strict`), publishers (`--attestations`),
+/// owners (`--owners`), its source. `Err(status)` after reporting why it cannot be written.
+fn complete(lock: &mut Lock, context: &Completion<'_>) -> Result<(), ExitStatus> {
+    let Completion {
+        prepared,
+        settings,
+        trim_to,
+        previous,
+        lock_dir,
+        reporter,
+    } = *context;
     // Whether an entry is added is decided anew each run: a pin now covers it, or not.
     for package in &mut lock.packages {
         package.added_for.clear();
     }
-    trim(&mut lock, &targets);
+    trim(lock, trim_to);
     if let Some(review) = settings.dependencies {
-        let status = record_dependencies(
-            &mut lock,
-            &prepared,
-            &settings,
-            lock_dir.as_deref(),
-            reporter,
-        );
+        let status = record_dependencies(lock, prepared, settings, lock_dir, reporter);
         if status != ExitStatus::Success {
-            return Ok(status);
+            return Err(status);
         }
-        let context = Completion {
-            prepared: &prepared,
-            settings: &settings,
-            trim_to: &targets,
-            previous: previous.as_ref(),
-            lock_dir: lock_dir.as_deref(),
-            reporter,
-        };
-        if let Err(status) = review_dependencies(&mut lock, review, &context) {
-            return Ok(status);
-        }
+        review_dependencies(lock, review, context)?;
     }
     if let Some(root) = &settings.attestations {
         let status = super::provenance::record_identities(
-            &mut lock,
+            lock,
             &prepared.index,
             root,
             settings.network.concurrency,
             reporter,
         );
         if status != ExitStatus::Success {
-            return Ok(status);
+            return Err(status);
         }
     }
-    if let Some(previous) = &previous {
+    if let Some(previous) = previous {
         super::provenance::compare_identities(
             previous,
-            &mut lock,
+            lock,
             settings.attestations.is_some(),
             reporter,
         );
     }
     if settings.owners
         && let Err(failures) =
-            crate::owners::record(&mut lock, &prepared.index, settings.network.concurrency)
+            crate::owners::record(lock, &prepared.index, settings.network.concurrency)
     {
         for failure in &failures {
             reporter.error(failure);
@@ -295,14 +314,19 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             "{} packages' owners cannot be read; nothing was written",
             failures.len()
         ));
-        return Ok(ExitStatus::Error);
+        return Err(ExitStatus::Error);
     }
     lock.source = Some(LockSource {
-        location: source_location(&settings.source, lock_dir.as_deref()),
-        sha256: requirements.source_sha256,
+        location: source_location(&settings.source, lock_dir),
+        sha256: prepared.requirements.source_sha256,
     });
+    Ok(())
+}
+
+/// Renders the lock in the chosen format and writes it (atomically, to a file).
+fn write_lock(lock: &Lock, settings: &LockSettings) -> anyhow::Result<()> {
     let text = match settings.format {
-        LockFormat::Pylock => pylock::to_toml(&lock),
+        LockFormat::Pylock => pylock::to_toml(lock),
         LockFormat::Requirements | LockFormat::Constraints => {
             let format = if settings.format == LockFormat::Requirements {
                 ExportFormat::Requirements
@@ -311,7 +335,7 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             };
             let origin = source_location(&settings.source, None);
             export::render(
-                &lock,
+                lock,
                 format,
                 &origin,
                 &format!(
@@ -321,19 +345,30 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             )?
         }
     };
-    let files: usize = lock.packages.iter().map(|p| p.files().count()).sum();
     match &settings.output {
         Output::Stdout => super::write_stdout(text.as_bytes())?,
         Output::File(path) => atomic::write_bytes(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
     }
+    Ok(())
+}
+
+/// The closing line: what was locked where, and how much was asked (`(reused, queried)`) or
+/// changed.
+fn summary(
+    lock: &Lock,
+    settings: &LockSettings,
+    (reused, queried): (usize, usize),
+    previous: Option<&Lock>,
+) -> String {
+    let files: usize = lock.packages.iter().map(|p| p.files().count()).sum();
     let target = match &settings.output {
         Output::Stdout => "standard output".to_owned(),
         Output::File(path) => path.display().to_string(),
     };
     let how = if settings.refresh.all {
         // Every pin was asked again: what matters is whether any entry changed.
-        let changed = previous.as_ref().map_or(lock.packages.len(), |before| {
+        let changed = previous.map_or(lock.packages.len(), |before| {
             let kept: Vec<_> = before.packages.iter().map(entry_identity).collect();
             lock.packages
                 .iter()
@@ -342,21 +377,16 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         });
         format!(
             "{} refreshed from the index, {changed} changed",
-            count(outcome.queried, "project")
+            count(queried, "project")
         )
     } else {
-        format!(
-            "{} unchanged, {} queried",
-            outcome.reused,
-            count(outcome.queried, "project")
-        )
+        format!("{reused} unchanged, {} queried", count(queried, "project"))
     };
-    let locked = locked_entries(&lock);
-    reporter.summary(&format!(
-        "Locked {locked} ({}) into {target}: {how}",
+    format!(
+        "Locked {} ({}) into {target}: {how}",
+        locked_entries(lock),
         count(files, "file"),
-    ));
-    Ok(ExitStatus::Success)
+    )
 }
 
 /// What identifies an entry for "did it change": name, version, marker, and the names and
