@@ -47,41 +47,11 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         .to_owned();
     let installed = python::installed(&interpreter)?;
 
-    // What differs is data under --dry-run (standard output), progress otherwise.
-    let mut differences = Vec::new();
-    let mut to_install: Vec<Locked<'_>> = Vec::new();
-    for file in &selection.files {
-        let wanted = file.package.version.as_ref();
-        match installed.get(&file.package.name) {
-            None => {
-                differences.push(format!("missing: {}", file.package.display_name()));
-                to_install.push(*file);
-            }
-            Some(version) if Some(version) != wanted => {
-                differences.push(format!(
-                    "other version: {} {version} is installed, the lock has {}",
-                    file.package.name,
-                    file.package.display_name()
-                ));
-                to_install.push(*file);
-            }
-            Some(_) => {}
-        }
-    }
-    let locked_names: BTreeSet<&PackageName> = selection
-        .files
-        .iter()
-        .map(|f| &f.package.name)
-        .chain(locked.lock().unverifiable.iter().map(|p| &p.name))
-        .collect();
-    let extraneous: Vec<(&PackageName, String)> = installed
-        .iter()
-        .filter(|(name, _)| !locked_names.contains(name) && !KEPT.contains(&name.as_ref()))
-        .map(|(name, version)| (name, version.to_string()))
-        .collect();
-    for (name, version) in &extraneous {
-        differences.push(format!("not in the lock: {name} {version}"));
-    }
+    let Plan {
+        differences,
+        to_install,
+        extraneous,
+    } = plan(&selection.files, &installed, locked.lock());
     if dry_run {
         let text: String = differences.iter().map(|d| format!("{d}\n")).collect();
         super::write_stdout(text.as_bytes())?;
@@ -158,4 +128,58 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         },
     ));
     Ok(ExitStatus::Success)
+}
+
+/// What `sync` finds: the differences to report (data under `--dry-run`, progress otherwise),
+/// the locked files to install, and what is installed that the lock does not name.
+struct Plan<'a> {
+    differences: Vec<String>,
+    to_install: Vec<Locked<'a>>,
+    extraneous: Vec<(PackageName, String)>,
+}
+
+/// Compares what the environment has `installed` with the `selected` files of `lock`.
+fn plan<'a>(
+    selected: &[Locked<'a>],
+    installed: &std::collections::BTreeMap<PackageName, pep440_rs::Version>,
+    lock: &crate::lock::Lock,
+) -> Plan<'a> {
+    let mut differences = Vec::new();
+    let mut to_install = Vec::new();
+    for file in selected {
+        let wanted = file.package.version.as_ref();
+        match installed.get(&file.package.name) {
+            None => {
+                differences.push(format!("missing: {}", file.package.display_name()));
+                to_install.push(*file);
+            }
+            Some(version) if Some(version) != wanted => {
+                differences.push(format!(
+                    "other version: {} {version} is installed, the lock has {}",
+                    file.package.name,
+                    file.package.display_name()
+                ));
+                to_install.push(*file);
+            }
+            Some(_) => {}
+        }
+    }
+    let locked_names: BTreeSet<&PackageName> = selected
+        .iter()
+        .map(|f| &f.package.name)
+        .chain(lock.unverifiable.iter().map(|p| &p.name))
+        .collect();
+    let extraneous: Vec<(PackageName, String)> = installed
+        .iter()
+        .filter(|(name, _)| !locked_names.contains(name) && !KEPT.contains(&name.as_ref()))
+        .map(|(name, version)| (name.clone(), version.to_string()))
+        .collect();
+    for (name, version) in &extraneous {
+        differences.push(format!("not in the lock: {name} {version}"));
+    }
+    Plan {
+        differences,
+        to_install,
+        extraneous,
+    }
 }
