@@ -17,7 +17,9 @@
 //! cargo run --release --example bench_lock -- --runs 5 --public
 //! ```
 //!
-//! Wall time and peak memory come from `/usr/bin/time -f '%e %M'`.
+//! Wall time and peak memory come from `/usr/bin/time -f '%e %M'`. Each run also measures the
+//! transfer floor — curl fetching the same pages over HTTP/2, 64 at a time — and prints
+//! pinguard's cold lock as a ratio to it.
 
 // The test server and its parts, shared with the integration tests.
 #[allow(dead_code)]
@@ -147,9 +149,11 @@ impl Bench<'_> {
         let constraints = self.options.constraints.display().to_string();
         let cache = cache.display().to_string();
         let output = output.display().to_string();
+        // Hash-only, as `uv pip compile --no-deps` is (reading dependencies is the default).
         let mut args = vec![
             "-q",
             "lock",
+            "--no-dependencies",
             &constraints,
             "-o",
             &output,
@@ -159,6 +163,35 @@ impl Bench<'_> {
         let index = self.index_args();
         args.extend(index.iter().map(String::as_str));
         timed(self.options.pinguard.to_str().unwrap(), &args, self.work)
+    }
+
+    /// The transfer floor: curl fetching the same project pages (PEP 691 JSON) over one
+    /// HTTP/2 connection, 64 at a time, into nothing.
+    fn floor(&self) -> Sample {
+        let base = self
+            .index_url
+            .clone()
+            .unwrap_or_else(|| "https://pypi.org/simple/".to_owned());
+        let config = self.work.join("curl.cfg");
+        let lines: String = project_names(&self.options.constraints)
+            .iter()
+            .map(|name| format!("url = \"{base}{name}/\"\noutput = \"/dev/null\"\n"))
+            .collect();
+        std::fs::write(&config, lines).unwrap();
+        let config = config.display().to_string();
+        let args = [
+            "-s",
+            "--fail",
+            "--http2",
+            "--parallel",
+            "--parallel-max",
+            "64",
+            "-H",
+            "Accept: application/vnd.pypi.simple.v1+json",
+            "-K",
+            &config,
+        ];
+        timed("curl", &args, self.work)
     }
 
     fn uv(&self, cache: &Path, output: &Path) -> Sample {
@@ -187,6 +220,7 @@ impl Bench<'_> {
         let runs = self.options.runs;
         let (mut p_cold, mut p_warm, mut p_relock, mut u_cold, mut u_warm) =
             (vec![], vec![], vec![], vec![], vec![]);
+        let (mut floors, mut ratios) = (vec![], vec![]);
         for run in 0..runs {
             let dir = self.work.join(format!("{label}-{run}"));
             std::fs::create_dir_all(&dir).unwrap();
@@ -206,14 +240,56 @@ impl Bench<'_> {
             };
             go(true);
             go(false);
+            // The floor right after pinguard's cold run, for a ratio within the same run.
+            let floor = self.floor();
+            ratios.push(p_cold[run].seconds / floor.seconds);
+            floors.push(floor);
         }
+        ratios.sort_by(f64::total_cmp);
         println!("{label}, {runs} runs each:");
         println!("  pinguard cold     {}", summary(&p_cold));
         println!("  uv       cold     {}", summary(&u_cold));
         println!("  pinguard warm     {}", summary(&p_warm));
         println!("  uv       warm     {}", summary(&u_warm));
         println!("  pinguard re-lock  {}", summary(&p_relock));
+        println!("  curl floor        {}", summary(&floors));
+        println!(
+            "  pinguard cold / floor: median {:.2}x (min {:.2}, max {:.2})",
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1]
+        );
     }
+}
+
+/// The normalized project names a constraints file pins (PEP 503), each once.
+fn project_names(constraints: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(constraints).expect("the constraints file");
+    let mut names: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let name: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        let mut normalized = String::new();
+        for c in name.to_ascii_lowercase().chars() {
+            if "-_.".contains(c) {
+                if !normalized.ends_with('-') {
+                    normalized.push('-');
+                }
+            } else {
+                normalized.push(c);
+            }
+        }
+        if !names.contains(&normalized) {
+            names.push(normalized);
+        }
+    }
+    names
 }
 
 fn main() {
