@@ -10,7 +10,7 @@
 //!
 //! `PINGUARD_SKIP_PIP_TESTS=1` skips these as it skips the other real-Python tests.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -110,25 +110,10 @@ impl Consumers {
 }
 
 /// Installs [`TOOLS`] into `root/<python version>` unless a finished install is there.
-/// Test binaries run in parallel: one installs under an exclusive file lock, the others wait.
 fn install(python: &Path, root: &Path) -> io::Result<Consumers> {
-    fs::create_dir_all(root)?;
     let version = super::python::python_version(python)
         .ok_or_else(|| io::Error::other(format!("{} does not run", python.display())))?;
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(root.join(format!("{version}.lock")))?;
-    lock.lock()?;
-    let dir = root.join(&version);
-    let ready = dir.join(".pinguard-ready");
-    let wanted = TOOLS.join(" ");
-    if fs::read_to_string(&ready).ok().as_deref() != Some(wanted.as_str()) {
-        if dir.exists() {
-            fs::remove_dir_all(&dir)?;
-        }
-        let venv = Venv::create(python, &dir)?;
+    let venv = Venv::kept(python, root, &version, &TOOLS.join(" "), |venv| {
         // This one step uses the machine's own pip settings (its index, its CA bundle):
         // they are how this machine reaches the registry.
         let out = run(Command::new(venv.python())
@@ -136,14 +121,13 @@ fn install(python: &Path, root: &Path) -> io::Result<Consumers> {
             .args(TOOLS)
             .env_remove("PYTHONPATH")
             .env_remove("VIRTUAL_ENV"));
-        if !out.success() {
-            return Err(io::Error::other(out.to_string()));
+        if out.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(out.to_string()))
         }
-        fs::write(&ready, &wanted)?;
-    }
-    Ok(Consumers {
-        venv: Venv::at(&dir),
-    })
+    })?;
+    Ok(Consumers { venv })
 }
 
 /// The PEP 751 locks among `paths`: TOML files whose first key is `lock-version`.

@@ -239,10 +239,22 @@ impl Venv {
             .as_ref()
     }
 
-    /// Test binaries run in parallel, so creation happens under an
-    /// exclusive file lock, and a marker written last tells a finished venv
-    /// from one an interrupted run left half-made.
     fn create_shared(python: &Path, root: &Path, version: &str) -> io::Result<Venv> {
+        Self::kept(python, root, version, "", |_| Ok(()))
+    }
+
+    /// A venv at `root/<version>` kept across test runs and shared by every test binary:
+    /// made by `python`, then `fill`ed, unless a finished one with the same `marker` is
+    /// there. Test binaries run in parallel, so this happens under an exclusive file lock,
+    /// and the marker, written last, tells a finished venv from one an interrupted run left
+    /// half-made.
+    pub fn kept(
+        python: &Path,
+        root: &Path,
+        version: &str,
+        marker: &str,
+        fill: impl FnOnce(&Venv) -> io::Result<()>,
+    ) -> io::Result<Venv> {
         fs::create_dir_all(root)?;
         let lock = OpenOptions::new()
             .create(true)
@@ -256,12 +268,15 @@ impl Venv {
         let ready = venv.dir.join(".pinguard-ready");
         // The marker alone is not enough: the interpreter the venv points
         // at may have been replaced since.
-        if !(ready.exists() && python_version(&venv.python()).as_deref() == Some(version)) {
+        let finished = fs::read_to_string(&ready).ok().as_deref() == Some(marker)
+            && python_version(&venv.python()).as_deref() == Some(version);
+        if !finished {
             if venv.dir.exists() {
                 fs::remove_dir_all(&venv.dir)?;
             }
             Self::create(python, &venv.dir)?;
-            fs::write(&ready, "")?;
+            fill(&venv)?;
+            fs::write(&ready, marker)?;
         }
         Ok(venv)
     }
