@@ -109,16 +109,16 @@ pub fn newer_release_findings(
     cache: &Cache,
     keys: &Keys,
 ) -> Vec<Finding> {
+    // Each file as an entry (with its digest), beside the provenance link its page gives.
+    let (entries, links): (Vec<FileEntry>, Vec<Option<&str>>) = files
+        .iter()
+        .filter_map(|f| Some((page_entry(f)?, f.page.provenance.as_deref())))
+        .unzip();
     let mut release = package.clone();
     release.version = Some(version.clone());
     release.sdist = None;
     release.archive = None;
-    release.wheels = files.iter().filter_map(|f| page_entry(f)).collect();
-    let links: Vec<Option<&str>> = files
-        .iter()
-        .filter(|f| page_entry(f).is_some())
-        .map(|f| f.page.provenance.as_deref())
-        .collect();
+    release.wheels = entries;
     let subjects: Vec<Subject<'_>> = release
         .wheels
         .iter()

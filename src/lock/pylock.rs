@@ -356,6 +356,11 @@ pub fn from_toml(file: &str, text: &str) -> Result<Lock, Diagnostics> {
     }
 }
 
+/// The `[tool.pinguard]` table of `table` (the lock's root, or a package), when there is one.
+fn pinguard_tool(table: &Table) -> Option<&Table> {
+    table.get("tool")?.as_table()?.get("pinguard")?.as_table()
+}
+
 /// What one `[[packages]]` table is.
 enum Entry {
     /// A package with files, each with its digest.
@@ -648,16 +653,11 @@ impl Reader<'_> {
             .into_iter()
             .filter(|key| table.contains_key(key))
             .collect();
-        let unverifiable = kinds.iter().any(|k| *k == "vcs" || *k == "directory");
-        if !unverifiable {
+        if !kinds.iter().any(|k| *k == "vcs" || *k == "directory") {
             return None;
         }
-        let sources = kinds
-            .iter()
-            .filter(|k| **k != "wheels" && **k != "sdist")
-            .count()
-            + usize::from(kinds.contains(&"wheels") || kinds.contains(&"sdist"));
-        if sources > 1 {
+        // Beside a `vcs` or `directory`, any other key is another kind of source.
+        if kinds.len() > 1 {
             self.problem(
                 table.span(),
                 format!("{context}: more than one kind of source ({})", kinds.join(", ")),
@@ -737,7 +737,7 @@ impl Reader<'_> {
 
     /// `[packages.tool.pinguard]`'s recorded owners, when present.
     fn recorded_owners(&mut self, table: &Table, context: &str) -> Option<Ownership> {
-        let pinguard = table.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
+        let pinguard = pinguard_tool(table)?;
         let item = pinguard.get("owners")?;
         let context = format!("{context}.tool.pinguard");
         let organization = self.optional_string(pinguard, "organization", &context);
@@ -807,7 +807,7 @@ impl Reader<'_> {
         table: &Table,
         context: &str,
     ) -> Option<RecordedDependencies> {
-        let pinguard = table.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
+        let pinguard = pinguard_tool(table)?;
         if !["requires-dist", "dependencies-from", "dependencies-file"]
             .iter()
             .any(|key| pinguard.contains_key(key))
@@ -962,7 +962,7 @@ impl Reader<'_> {
     }
 
     fn tool(&mut self, root: &Table) -> Option<LockSource> {
-        let table = root.get("tool")?.as_table()?.get("pinguard")?.as_table()?;
+        let table = pinguard_tool(root)?;
         let location = self.string(table, "source", "[tool.pinguard]")?;
         let hex = self.string(table, "source-sha256", "[tool.pinguard]")?;
         match Sha256::from_str(&hex) {

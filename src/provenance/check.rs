@@ -63,6 +63,23 @@ pub enum Outcome {
     Unreachable(FindError),
 }
 
+/// An outcome verified for the Google identity `email`, for the tests of what is made of
+/// outcomes.
+#[cfg(test)]
+pub fn verified_by(email: &str) -> Outcome {
+    Outcome::Verified {
+        verified: super::Verified {
+            identity: Identity::Google {
+                email: email.to_owned(),
+            },
+            log_index: "1".to_owned(),
+            integrated_time: "2024-01-01T00:00:00Z".to_owned(),
+        },
+        url: SafeUrl::parse("https://x/p").unwrap(),
+        provenance_sha256: crate::digest::Sha256::of(b""),
+    }
+}
+
 /// Checks each subject's provenance, `concurrency` at a time. With `use_recorded`, the
 /// identities an attestation must match are its package's recorded ones when it has any;
 /// otherwise the publisher the index claims (proven by the certificate).

@@ -57,21 +57,8 @@ pub fn decide<'a>(files: &[(&'a str, &'a Outcome)]) -> Decision<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provenance::Verified;
 
-    fn by(email: &str) -> Outcome {
-        Outcome::Verified {
-            verified: Verified {
-                identity: Identity::Google {
-                    email: email.to_owned(),
-                },
-                log_index: "1".to_owned(),
-                integrated_time: "2024-01-01T00:00:00Z".to_owned(),
-            },
-            url: crate::safe_url::SafeUrl::parse("https://x/p").unwrap(),
-            provenance_sha256: crate::digest::Sha256::of(b""),
-        }
-    }
+    use crate::provenance::check::verified_by as by;
 
     #[test]
     fn files_that_disagree_record_every_identity_and_mixed_files_record_none() {

@@ -42,21 +42,9 @@ pub fn watch(recorded: &[Identity], outcome: &Outcome) -> Change {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provenance::{Check, Failure, Verified};
+    use crate::provenance::{Check, Failure};
 
-    fn verified(email: &str) -> Outcome {
-        Outcome::Verified {
-            verified: Verified {
-                identity: Identity::Google {
-                    email: email.to_owned(),
-                },
-                log_index: "1".to_owned(),
-                integrated_time: "2024-01-01T00:00:00Z".to_owned(),
-            },
-            url: crate::safe_url::SafeUrl::parse("https://x/p").unwrap(),
-            provenance_sha256: crate::digest::Sha256::of(b""),
-        }
-    }
+    use crate::provenance::check::verified_by as verified;
 
     #[test]
     fn a_release_from_another_identity_or_without_attestation_is_a_change() {
