@@ -17,8 +17,10 @@
 //! The metadata of a file never changes, so it is cached by the file's sha256
 //! (`metadata-v1/<sha256>` under the cache root).
 
+use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pep440_rs::VersionSpecifiers;
@@ -189,6 +191,9 @@ pub struct DependencyReader<'a> {
     http: &'a HttpClient,
     cache: Option<PathBuf>,
     lock_dir: PathBuf,
+    /// Answers read ahead ([`Self::read_ahead`]), by the file they were read from, until
+    /// [`Self::read`] takes them.
+    ahead: Mutex<HashMap<(Sha256, String), Result<Dependencies, DependencyError>>>,
     /// What reading cost.
     pub stats: Stats,
 }
@@ -201,12 +206,44 @@ impl<'a> DependencyReader<'a> {
             http,
             cache: cache_root.map(|root| root.join("metadata-v1")),
             lock_dir: lock_dir.to_owned(),
+            ahead: Mutex::default(),
             stats: Stats::default(),
         }
     }
 
-    /// The dependencies of `package`.
+    /// Reads the dependencies of `package` now and keeps the answer, errors included, for
+    /// [`Self::read`] to give: `lock` calls it as soon as a package's entry is made, so that
+    /// metadata requests share the connection with the pages still arriving instead of
+    /// waiting for the last of them.
+    pub fn read_ahead(&self, package: &Package) {
+        let Some(file) = source_file(package) else {
+            return;
+        };
+        let key = (file.sha256, file.name.clone());
+        let result = self.read_now(package);
+        self.ahead
+            .lock()
+            .expect("no thread panics holding the read-ahead map")
+            .insert(key, result);
+    }
+
+    /// The dependencies of `package`: the answer read ahead for the same file, else read now.
     pub fn read(&self, package: &Package) -> Result<Dependencies, DependencyError> {
+        if let Some(file) = source_file(package) {
+            let key = (file.sha256, file.name.clone());
+            let ahead = self
+                .ahead
+                .lock()
+                .expect("no thread panics holding the read-ahead map")
+                .remove(&key);
+            if let Some(result) = ahead {
+                return result;
+            }
+        }
+        self.read_now(package)
+    }
+
+    fn read_now(&self, package: &Package) -> Result<Dependencies, DependencyError> {
         if let Some(wheel) = pick_wheel(package) {
             let record = match self.cached(wheel) {
                 Some(record) => record,
@@ -424,6 +461,12 @@ fn metadata_error(entry: &FileEntry, error: MetadataError) -> DependencyError {
         file: entry.name.clone(),
         source: Box::new(error),
     }
+}
+
+/// The file a package's dependencies are read from: [`pick_wheel`], else its sdist (or the
+/// archive an old-format sdist is locked as).
+fn source_file(package: &Package) -> Option<&FileEntry> {
+    pick_wheel(package).or(package.sdist.as_ref().or(package.archive.as_ref()))
 }
 
 /// A pure-Python wheel when the package has one (its metadata is the same everywhere), else

@@ -18,6 +18,7 @@
 //! - **Connectivity** is an explicit value: [`Connectivity::Offline`] refuses every request.
 
 mod body;
+mod trace;
 
 pub use body::{Body, BodyError, ByteSize};
 
@@ -384,11 +385,36 @@ impl HttpClient {
         mut read: impl FnMut(&mut Body) -> Result<T, BodyError<E>>,
     ) -> Result<T, E> {
         let mut attempt = 0;
+        let range = headers
+            .get(reqwest::header::RANGE)
+            .and_then(|v| v.to_str().ok());
+        trace::start();
         loop {
             let started = Instant::now();
-            let response = self.get(url, headers)?;
+            let response = match self.get(url, headers) {
+                Ok(response) => response,
+                Err(error) => {
+                    let (status, bytes) = (error.status().map(|s| s.as_u16()), 0);
+                    trace::record(&trace::Request {
+                        started,
+                        url,
+                        range,
+                        status,
+                        bytes,
+                    });
+                    return Err(error.into());
+                }
+            };
             let mut body = Body::new(response, url, started, self.settings.request_timeout);
-            match read(&mut body) {
+            let outcome = read(&mut body);
+            trace::record(&trace::Request {
+                started,
+                url,
+                range,
+                status: Some(body.status().as_u16()),
+                bytes: body.bytes_read(),
+            });
+            match outcome {
                 Ok(value) => return Ok(value),
                 Err(BodyError::Fatal(error)) => return Err(error),
                 Err(BodyError::Broken(error)) => {

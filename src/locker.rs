@@ -219,13 +219,19 @@ pub struct Outcome {
     pub queried: usize,
 }
 
-/// Locks `pins` against `index`, reusing `previous` entries as [`Refresh`] allows.
+/// What to do with each entry made from the index, on the worker that made it, while other
+/// workers still wait for their pages (`lock` reads dependencies there).
+pub type OnEntry<'a> = dyn Fn(&Package) + Sync + 'a;
+
+/// Locks `pins` against `index`, reusing `previous` entries as [`Refresh`] allows; each entry
+/// made from the index goes to `on_entry` as soon as it is made.
 pub fn lock(
     pins: &[Pin],
     index: &Index,
     previous: Option<&Lock>,
     options: &LockOptions,
     progress: &Progress,
+    on_entry: &OnEntry<'_>,
 ) -> Result<Outcome, Vec<Failure>> {
     let known_sources: BTreeSet<String> = index.sources().iter().map(Source::lock_name).collect();
     // Decide, per pin, whether the previous entry stands.
@@ -255,6 +261,10 @@ pub fn lock(
     let done = AtomicUsize::new(0);
     let run_group = |(name, group): &Group<'_>| {
         let result = lock_project(name, group, index, options);
+        // Only a project whose pins all locked: a failed pin fails the run anyway.
+        if result.failures.is_empty() {
+            result.packages.iter().for_each(on_entry);
+        }
         done.fetch_add(1, Ordering::Relaxed);
         bar.inc(1);
         result

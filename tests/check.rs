@@ -182,7 +182,7 @@ fn metadata_comes_from_the_cheapest_source() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stderr
-            .contains("note: dependencies of 4 packages: 0 cached, 1 .metadata files (3 absent), "),
+            .contains("note: dependencies of 4 packages: 0 cached, 1 .metadata file (3 absent), "),
         "{}",
         run.stderr
     );

@@ -123,6 +123,8 @@ fn an_sdist_only_in_tar_bz2_is_locked_as_an_archive_that_consumers_accept() {
         "note: python-nss===1.0.1: the only sdist, python_nss-1.0.1.tar.bz2, is not .tar.gz or \
          .zip, which PEP 751 requires of an sdist: locked as the package's archive, the form the \
          PEP allows for it\n\
+         note: dependencies of 1 package: 0 cached, 0 .metadata files (0 absent), 0 range \
+         requests, 1 whole file, 2.1 KiB received\n\
          Locked 1 pin (1 file) into pylock.toml: 0 unchanged, 1 project queried\n"
     );
     let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();

@@ -1622,3 +1622,64 @@ Locked 1 pin (1 file) into pylock.toml: 0 unchanged, 1 project queried
         )
     );
 }
+
+/// Dependencies are read as each page arrives, from the file the trimmed lock keeps: a
+/// package with only platform wheels has its Linux wheel read once, never the macOS wheel
+/// an untrimmed choice would have read. The trace lists every request, credentials masked.
+#[test]
+fn dependencies_read_while_locking_come_from_the_file_the_trimmed_lock_keeps() {
+    let mac = WheelBuilder::new("native", "1.0")
+        .tag("cp312-cp312-macosx_11_0_arm64")
+        .requires_dist(["six"]);
+    let linux = WheelBuilder::new("native", "1.0")
+        .tag("cp312-cp312-manylinux_2_28_x86_64")
+        .requires_dist(["six"]);
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&mac))
+        .file(DistFile::wheel(&linux))
+        .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")))
+        .start();
+    index.site().require_basic_auth("alice", "s3cret-token");
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "native===1.0\nsix===1.17.0\n",
+    );
+    let url = index
+        .simple_url()
+        .replace("http://", "http://alice:s3cret-token@");
+    let trace = dir.path().join("trace.tsv");
+    let run = Pinguard::new(dir.path())
+        .args(["lock", "upper-constraints.txt", "--index-url", &url])
+        .args(ONE_TARGET)
+        .env("PINGUARD_TRACE_HTTP", &trace)
+        .run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(
+        written.contains(&format!("file = \"{}\"", linux.filename())),
+        "{written}"
+    );
+    let asked: Vec<String> = index
+        .all_requests()
+        .iter()
+        .map(|r| r.path_only().rsplit('/').next().unwrap().to_owned())
+        .filter(|name| name.starts_with("native-"))
+        .collect();
+    assert_eq!(
+        asked,
+        [format!("{}.metadata", linux.filename()), linux.filename()],
+        "the Linux wheel's .metadata (absent), then its bytes by range"
+    );
+
+    let trace = fs::read_to_string(&trace).unwrap();
+    let lines: Vec<Vec<&str>> = trace.lines().map(|l| l.split('\t').collect()).collect();
+    assert!(lines.iter().all(|fields| fields.len() == 6), "{trace}");
+    let urls: Vec<&str> = lines.iter().map(|fields| fields[5]).collect();
+    for page in ["native", "six"] {
+        let masked = format!("{}{page}/", url.replace("s3cret-token", "****"));
+        assert!(urls.contains(&masked.as_str()), "{page}: {trace}");
+    }
+    assert!(!trace.contains("s3cret"), "{trace}");
+}

@@ -1,4 +1,5 @@
-//! Benchmark: `pinguard lock` beside `uv pip compile --no-deps --generate-hashes --universal`.
+//! Benchmark: `pinguard lock` beside `uv pip compile --no-deps --generate-hashes --universal`,
+//! and each pinguard lock as a ratio to its transfer floor, measured in the same run.
 //!
 //! Serves the index snapshot (`../shared/data/index-snapshot`, PEP 503 HTML pages of every
 //! pinned project) on 127.0.0.1 with a fixed delay before every response, standing in for the
@@ -9,7 +10,9 @@
 //!   Last-Modified, like the mirror, so both tools ask again);
 //! - **re-lock** (pinguard): the lock of the previous run exists and the input is unchanged.
 //!
-//! With `--public`, also both tools cold against the public index (needs network).
+//! pinguard locks hash-only (`--no-dependencies`), as uv's `--no-deps` does. With `--public`,
+//! the same against the public index, and also pinguard's default lock, which reads every
+//! package's dependencies (cold, then warm: metadata cached, pages asked again).
 //!
 //! ```sh
 //! cargo build --release && pip install uv
@@ -17,9 +20,11 @@
 //! cargo run --release --example bench_lock -- --runs 5 --public
 //! ```
 //!
-//! Wall time and peak memory come from `/usr/bin/time -f '%e %M'`. Each run also measures the
-//! transfer floor — curl fetching the same pages over HTTP/2, 64 at a time — and prints
-//! pinguard's cold lock as a ratio to it.
+//! Wall time and peak memory come from `/usr/bin/time -f '%e %M'`. Each cold pinguard run
+//! writes a trace of its requests (`PINGUARD_TRACE_HTTP`), and the **floor** is curl making
+//! exactly those requests (URLs and ranges) right after it, all known up front, 64 at a time
+//! over one HTTP/2 connection: the ratio says how far pinguard is from moving the same bytes
+//! as fast as the connection allows.
 
 // The test server and its parts, shared with the integration tests.
 #[allow(dead_code)]
@@ -90,11 +95,16 @@ struct Sample {
 }
 
 fn timed(program: &str, args: &[&str], dir: &Path) -> Sample {
+    timed_with(program, args, dir, &[])
+}
+
+fn timed_with(program: &str, args: &[&str], dir: &Path, env: &[(&str, &Path)]) -> Sample {
     let output = Command::new("/usr/bin/time")
         .arg("-f")
         .arg("TIMED %e %M")
         .arg(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env_remove("PIP_INDEX_URL")
         .env_remove("PIP_FIND_LINKS")
@@ -145,49 +155,65 @@ impl Bench<'_> {
         }
     }
 
-    fn pinguard(&self, cache: &Path, output: &Path) -> Sample {
+    /// A pinguard lock: hash-only (`--no-dependencies`, as `uv pip compile --no-deps` is) or
+    /// with dependencies (the default), its requests traced to `trace` when given.
+    fn pinguard(&self, mode: Mode, cache: &Path, output: &Path, trace: Option<&Path>) -> Sample {
         let constraints = self.options.constraints.display().to_string();
         let cache = cache.display().to_string();
         let output = output.display().to_string();
-        // Hash-only, as `uv pip compile --no-deps` is (reading dependencies is the default).
         let mut args = vec![
             "-q",
             "lock",
-            "--no-dependencies",
             &constraints,
             "-o",
             &output,
             "--cache-dir",
             &cache,
         ];
+        if mode == Mode::HashOnly {
+            args.push("--no-dependencies");
+        }
         let index = self.index_args();
         args.extend(index.iter().map(String::as_str));
-        timed(self.options.pinguard.to_str().unwrap(), &args, self.work)
+        let env: Vec<(&str, &Path)> = trace
+            .map(|t| ("PINGUARD_TRACE_HTTP", t))
+            .into_iter()
+            .collect();
+        if let Some(trace) = trace {
+            let _ = std::fs::remove_file(trace);
+        }
+        timed_with(
+            self.options.pinguard.to_str().unwrap(),
+            &args,
+            self.work,
+            &env,
+        )
     }
 
-    /// The transfer floor: curl fetching the same project pages (PEP 691 JSON) over one
-    /// HTTP/2 connection, 64 at a time, into nothing.
-    fn floor(&self) -> Sample {
-        let base = self
-            .index_url
-            .clone()
-            .unwrap_or_else(|| "https://pypi.org/simple/".to_owned());
+    /// The transfer floor of a traced run: curl making exactly the requests pinguard made
+    /// (same URLs, same ranges), all at once up to `--parallel-max 64` (pinguard's default
+    /// `--concurrency`) over one HTTP/2 connection, into nothing. curl knows every request
+    /// up front; pinguard learns a wheel's metadata range only from the answer before it.
+    fn floor(&self, trace: &Path) -> Sample {
         let config = self.work.join("curl.cfg");
-        let lines: String = project_names(&self.options.constraints)
-            .iter()
-            .map(|name| format!("url = \"{base}{name}/\"\noutput = \"/dev/null\"\n"))
+        let text = std::fs::read_to_string(trace).expect("the trace pinguard wrote");
+        let groups: Vec<String> = text
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                let [_, _, status, _, range, url] = fields[..] else {
+                    return None;
+                };
+                (status != "-").then(|| curl_request(url, range))
+            })
             .collect();
-        std::fs::write(&config, lines).unwrap();
+        std::fs::write(&config, groups.join("next\n")).unwrap();
         let config = config.display().to_string();
         let args = [
-            "-s",
-            "--fail",
             "--http2",
             "--parallel",
             "--parallel-max",
             "64",
-            "-H",
-            "Accept: application/vnd.pypi.simple.v1+json",
             "-K",
             &config,
         ];
@@ -216,80 +242,107 @@ impl Bench<'_> {
         timed(&self.options.uv, &args, self.work)
     }
 
-    fn run(&self, label: &str) {
+    fn run(&self, label: &str, with_dependencies: bool) {
         let runs = self.options.runs;
-        let (mut p_cold, mut p_warm, mut p_relock, mut u_cold, mut u_warm) =
-            (vec![], vec![], vec![], vec![], vec![]);
-        let (mut floors, mut ratios) = (vec![], vec![]);
+        let mut samples: std::collections::BTreeMap<&str, Vec<Sample>> = Default::default();
+        let mut ratios: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+        let mut add =
+            |what: &'static str, sample: Sample| samples.entry(what).or_default().push(sample);
         for run in 0..runs {
             let dir = self.work.join(format!("{label}-{run}"));
             std::fs::create_dir_all(&dir).unwrap();
             let lock = dir.join("pylock.toml");
+            let trace = dir.join("trace.tsv");
             // Alternate which tool goes first, so neither always meets a cold server.
             let pinguard_first = run % 2 == 0;
             let mut go = |first: bool| {
                 if first == pinguard_first {
-                    p_cold.push(self.pinguard(&dir.join("p-cache"), &lock));
-                    p_relock.push(self.pinguard(&dir.join("p-cache"), &lock));
+                    let cache = dir.join("p-cache");
+                    let cold = self.pinguard(Mode::HashOnly, &cache, &lock, Some(&trace));
+                    let floor = self.floor(&trace);
+                    ratios
+                        .entry("hash-only cold / its floor")
+                        .or_default()
+                        .push(cold.seconds / floor.seconds);
+                    add("pinguard cold", cold);
+                    add("curl floor (its requests)", floor);
+                    add(
+                        "pinguard re-lock",
+                        self.pinguard(Mode::HashOnly, &cache, &lock, None),
+                    );
                     std::fs::remove_file(&lock).unwrap();
-                    p_warm.push(self.pinguard(&dir.join("p-cache"), &lock));
+                    let warm = self.pinguard(Mode::HashOnly, &cache, &lock, None);
+                    add("pinguard warm", warm);
+                    if with_dependencies {
+                        std::fs::remove_file(&lock).unwrap();
+                        let cache = dir.join("p-cache-deps");
+                        let cold = self.pinguard(Mode::Dependencies, &cache, &lock, Some(&trace));
+                        let floor = self.floor(&trace);
+                        ratios
+                            .entry("dependencies cold / its floor")
+                            .or_default()
+                            .push(cold.seconds / floor.seconds);
+                        add("pinguard deps cold", cold);
+                        add("curl floor (its requests)  ", floor);
+                        std::fs::remove_file(&lock).unwrap();
+                        let warm_deps = self.pinguard(Mode::Dependencies, &cache, &lock, None);
+                        ratios
+                            .entry("dependencies warm / hash-only warm")
+                            .or_default()
+                            .push(warm_deps.seconds / warm.seconds);
+                        add("pinguard deps warm", warm_deps);
+                    }
+                    std::fs::remove_file(&lock).unwrap();
                 } else {
-                    u_cold.push(self.uv(&dir.join("u-cache"), &dir.join("uv.txt")));
-                    u_warm.push(self.uv(&dir.join("u-cache"), &dir.join("uv2.txt")));
+                    add(
+                        "uv cold",
+                        self.uv(&dir.join("u-cache"), &dir.join("uv.txt")),
+                    );
+                    add(
+                        "uv warm",
+                        self.uv(&dir.join("u-cache"), &dir.join("uv2.txt")),
+                    );
                 }
             };
             go(true);
             go(false);
-            // The floor right after pinguard's cold run, for a ratio within the same run.
-            let floor = self.floor();
-            ratios.push(p_cold[run].seconds / floor.seconds);
-            floors.push(floor);
         }
-        ratios.sort_by(f64::total_cmp);
         println!("{label}, {runs} runs each:");
-        println!("  pinguard cold     {}", summary(&p_cold));
-        println!("  uv       cold     {}", summary(&u_cold));
-        println!("  pinguard warm     {}", summary(&p_warm));
-        println!("  uv       warm     {}", summary(&u_warm));
-        println!("  pinguard re-lock  {}", summary(&p_relock));
-        println!("  curl floor        {}", summary(&floors));
-        println!(
-            "  pinguard cold / floor: median {:.2}x (min {:.2}, max {:.2})",
-            ratios[ratios.len() / 2],
-            ratios[0],
-            ratios[ratios.len() - 1]
-        );
+        for (what, samples) in &samples {
+            println!("  {what:<28} {}", summary(samples));
+        }
+        for (what, ratios) in &mut ratios {
+            ratios.sort_by(f64::total_cmp);
+            println!(
+                "  {what}: median {:.2}x (min {:.2}, max {:.2})",
+                ratios[ratios.len() / 2],
+                ratios[0],
+                ratios[ratios.len() - 1]
+            );
+        }
     }
 }
 
-/// The normalized project names a constraints file pins (PEP 503), each once.
-fn project_names(constraints: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(constraints).expect("the constraints file");
-    let mut names: Vec<String> = Vec::new();
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        let name: String = line
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
-            .collect();
-        if name.is_empty() {
-            continue;
-        }
-        let mut normalized = String::new();
-        for c in name.to_ascii_lowercase().chars() {
-            if "-_.".contains(c) {
-                if !normalized.ends_with('-') {
-                    normalized.push('-');
-                }
-            } else {
-                normalized.push(c);
-            }
-        }
-        if !names.contains(&normalized) {
-            names.push(normalized);
-        }
+/// Which lock pinguard makes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `--no-dependencies`.
+    HashOnly,
+    /// The default: dependencies read and recorded.
+    Dependencies,
+}
+
+/// One request of a curl config file: the URL, its range, the header pinguard sends for a
+/// simple page, no output and no progress meter.
+fn curl_request(url: &str, range: &str) -> String {
+    let mut request = format!("url = \"{url}\"\noutput = \"/dev/null\"\nsilent\n");
+    if let Some(range) = range.strip_prefix("bytes=") {
+        request.push_str(&format!("range = \"{range}\"\n"));
     }
-    names
+    if url.contains("/simple/") {
+        request.push_str("header = \"Accept: application/vnd.pypi.simple.v1+json\"\n");
+    }
+    request
 }
 
 fn main() {
@@ -310,10 +363,14 @@ fn main() {
         work: work.path(),
         index_url: Some(server.url("/simple/")),
     };
-    local.run(&format!(
-        "local snapshot, {} ms per request",
-        options.delay.as_millis()
-    ));
+    // The snapshot holds pages, not files: dependencies are read from the public index.
+    local.run(
+        &format!(
+            "local snapshot, {} ms per request",
+            options.delay.as_millis()
+        ),
+        false,
+    );
 
     if options.public {
         let public = Bench {
@@ -321,6 +378,6 @@ fn main() {
             work: work.path(),
             index_url: None,
         };
-        public.run("public index");
+        public.run("public index", true);
     }
 }

@@ -71,10 +71,11 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
                 refresh: Default::default(),
                 lock_dir: None,
             };
-            let outcome = match run_locker(&prepared, None, &options, Purpose::Check, reporter) {
-                Ok(outcome) => outcome,
-                Err(status) => return Ok(status),
-            };
+            let outcome =
+                match run_locker(&prepared, None, &options, Purpose::Check, reporter, &|_| {}) {
+                    Ok(outcome) => outcome,
+                    Err(status) => return Ok(status),
+                };
             // The index's client: it has the input file's credentials and open connections.
             (
                 outcome.lock,
@@ -207,18 +208,6 @@ fn read_dependencies<'a>(
             subjects[i].dependencies = result;
         }
     }
-    let stats = &reader.stats;
-    let load =
-        |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);
-    reporter.info(&format!(
-        "dependencies of {} packages: {} cached, {} .metadata files ({} absent), {} range requests, {} whole files, {} received",
-        packages.len(),
-        load(&stats.cached),
-        load(&stats.metadata_files),
-        load(&stats.metadata_misses),
-        load(&stats.range_requests),
-        load(&stats.whole_files),
-        super::human_bytes(load(&stats.bytes)),
-    ));
+    reporter.info(&super::reading_cost(&reader, packages.len()));
     subjects
 }

@@ -118,10 +118,18 @@ pub(super) fn run_locker(
     options: &LockOptions,
     purpose: Purpose,
     reporter: &Reporter,
+    on_entry: &locker::OnEntry<'_>,
 ) -> Result<locker::Outcome, ExitStatus> {
     let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
     let pins = &prepared.requirements.pins;
-    let locked = locker::lock(pins, &prepared.index, previous, options, &progress);
+    let locked = locker::lock(
+        pins,
+        &prepared.index,
+        previous,
+        options,
+        &progress,
+        on_entry,
+    );
     for warning in prepared.index.cache().take_warnings() {
         reporter.warn(&warning);
     }
@@ -208,12 +216,23 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         refresh: settings.refresh.clone(),
         lock_dir: lock_dir.clone(),
     };
+    let reader = DependencyReader::new(
+        prepared.index.http(),
+        settings.network.cache_dir.as_deref(),
+        lock_dir.as_deref().unwrap_or(Path::new(".")),
+    );
+    let read_ahead = |package: &Package| {
+        if settings.dependencies.is_some() {
+            read_ahead(&reader, package, &targets);
+        }
+    };
     let outcome = match run_locker(
         &prepared,
         previous.as_ref(),
         &options,
         Purpose::Lock,
         reporter,
+        &read_ahead,
     ) {
         Ok(outcome) => outcome,
         Err(status) => return Ok(status),
@@ -226,6 +245,7 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         trim_to: &targets,
         previous: previous.as_ref(),
         lock_dir: lock_dir.as_deref(),
+        reader: &reader,
         reporter,
     };
     if let Err(status) = complete(&mut lock, &context) {
@@ -269,6 +289,7 @@ fn complete(lock: &mut Lock, context: &Completion<'_>) -> Result<(), ExitStatus>
         trim_to,
         previous,
         lock_dir,
+        reader,
         reporter,
     } = *context;
     // Whether an entry is added is decided anew each run: a pin now covers it, or not.
@@ -277,7 +298,7 @@ fn complete(lock: &mut Lock, context: &Completion<'_>) -> Result<(), ExitStatus>
     }
     trim(lock, trim_to);
     if let Some(review) = settings.dependencies {
-        let status = record_dependencies(lock, prepared, settings, lock_dir, reporter);
+        let status = record_dependencies(lock, reader, settings, reporter);
         if status != ExitStatus::Success {
             return Err(status);
         }
@@ -515,19 +536,14 @@ fn refuse_to_overwrite(
 /// record dependencies must not silently miss some.
 fn record_dependencies(
     lock: &mut Lock,
-    prepared: &Prepared,
+    reader: &DependencyReader<'_>,
     settings: &LockSettings,
-    lock_dir: Option<&Path>,
     reporter: &Reporter,
 ) -> ExitStatus {
-    let reader = DependencyReader::new(
-        prepared.index.http(),
-        settings.network.cache_dir.as_deref(),
-        lock_dir.unwrap_or(Path::new(".")),
-    );
     let packages: Vec<&Package> = lock.packages.iter().collect();
     let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
     let results = reader.read_all(&packages, settings.network.concurrency, &progress);
+    reporter.info(&super::reading_cost(reader, packages.len()));
     let mut failed = 0;
     let mut recorded = Vec::with_capacity(results.len());
     for (package, result) in lock.packages.iter().zip(results) {
@@ -597,7 +613,18 @@ struct Completion<'a> {
     trim_to: &'a [Target],
     previous: Option<&'a Lock>,
     lock_dir: Option<&'a Path>,
+    /// Reads dependencies; it holds what was read while the lock was made.
+    reader: &'a DependencyReader<'a>,
     reporter: &'a Reporter,
+}
+
+/// Reads `package`'s dependencies while the rest of the lock is made, from the file that
+/// recording them will pick: the one kept when the package is trimmed to `targets`.
+fn read_ahead(reader: &DependencyReader<'_>, package: &Package, targets: &[Target]) {
+    let mut package = package.clone();
+    if crate::lock::trim::trim_package(&mut package, targets) {
+        reader.read_ahead(&package);
+    }
 }
 
 /// The Python versions a lock made without `--python` is reviewed for: CPython releases
@@ -794,7 +821,7 @@ fn suggested_lines(
     (lines, errors)
 }
 
-/// [`crate::complete::choose`] for each project, in parallel; an earlier lock's added entry
+/// [`crate::complete::choose`] for each project, in parallel (`--concurrency`); an earlier lock's added entry
 /// keeps its version while it fits.
 fn choose_all(
     needed: &[Needed<'_>],
@@ -803,18 +830,22 @@ fn choose_all(
 ) -> Vec<Result<Version, CompleteError>> {
     use rayon::prelude::*;
     let index = &context.prepared.index;
-    needed
-        .par_iter()
-        .map(|needed| {
-            let previous = context.previous.and_then(|lock| {
-                lock.packages
-                    .iter()
-                    .find(|p| p.name == needed.name && !p.added_for.is_empty())
-                    .and_then(|p| p.version.as_ref())
-            });
-            crate::complete::choose(index, needed, targets, previous)
-        })
-        .collect()
+    // Each choice waits on a page: as many in flight as the lock itself had, not one per core.
+    let pool = locker::thread_pool(context.settings.network.concurrency);
+    pool.install(|| {
+        needed
+            .par_iter()
+            .map(|needed| {
+                let previous = context.previous.and_then(|lock| {
+                    lock.packages
+                        .iter()
+                        .find(|p| p.name == needed.name && !p.added_for.is_empty())
+                        .and_then(|p| p.version.as_ref())
+                });
+                crate::complete::choose(index, needed, targets, previous)
+            })
+            .collect()
+    })
 }
 
 /// The most rounds `--add-missing` takes: each adds the dependencies of the last one's
@@ -867,12 +898,14 @@ fn add_missing(
             lock_dir: context.lock_dir.map(Path::to_owned),
         };
         let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
+        let read_ahead = |package: &Package| read_ahead(context.reader, package, context.trim_to);
         let mut added = match locker::lock(
             &pins,
             &context.prepared.index,
             context.previous,
             &options,
             &progress,
+            &read_ahead,
         ) {
             Ok(outcome) => outcome.lock,
             Err(failures) => {
@@ -899,13 +932,7 @@ fn add_missing(
         lock.packages.extend(added.packages);
         lock.normalize();
         lock.requires_python = locker::common_requires_python(&lock.packages);
-        let status = record_dependencies(
-            lock,
-            context.prepared,
-            context.settings,
-            context.lock_dir,
-            reporter,
-        );
+        let status = record_dependencies(lock, context.reader, context.settings, reporter);
         if status != ExitStatus::Success {
             return Err(status);
         }

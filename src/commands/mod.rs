@@ -366,6 +366,26 @@ fn install_verified(
 }
 
 /// `1.2 GiB`-style sizes for summaries.
+/// What reading `packages` packages' dependencies cost, for `--verbose`.
+fn reading_cost(reader: &crate::dependencies::DependencyReader<'_>, packages: usize) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let stats = &reader.stats;
+    let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+    let count = |counter: &AtomicU64, what: &str| {
+        crate::report::count(usize::try_from(load(counter)).unwrap_or(usize::MAX), what)
+    };
+    format!(
+        "dependencies of {}: {} cached, {} ({} absent), {}, {}, {} received",
+        crate::report::count(packages, "package"),
+        load(&stats.cached),
+        count(&stats.metadata_files, ".metadata file"),
+        load(&stats.metadata_misses),
+        count(&stats.range_requests, "range request"),
+        count(&stats.whole_files, "whole file"),
+        human_bytes(load(&stats.bytes)),
+    )
+}
+
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;

@@ -118,6 +118,8 @@ pub struct Body {
     url: SafeUrl,
     started: Instant,
     overall: Duration,
+    /// Decoded bytes read so far.
+    read: u64,
 }
 
 impl Body {
@@ -132,7 +134,13 @@ impl Body {
             url: url.clone(),
             started,
             overall,
+            read: 0,
         }
+    }
+
+    /// Decoded bytes read so far.
+    pub(super) fn bytes_read(&self) -> u64 {
+        self.read
     }
 
     /// The status.
@@ -205,7 +213,9 @@ impl Read for Body {
         if self.started.elapsed() > self.overall {
             return Err(io::Error::new(io::ErrorKind::TimedOut, Overdue));
         }
-        self.response.read(buf)
+        let n = self.response.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
     }
 }
 
