@@ -237,10 +237,17 @@ pub fn lock(
     // Decide, per pin, whether the previous entry stands.
     let mut packages: Vec<Package> = Vec::new();
     let mut to_query: BTreeMap<PackageName, Vec<(&Pin, Option<&Package>)>> = BTreeMap::new();
+    // The previous entries by name, so that finding a pin's costs its project's entries, not
+    // the whole lock's (thousands of pins against thousands of entries).
+    let mut by_name: BTreeMap<&PackageName, Vec<&Package>> = BTreeMap::new();
+    for package in previous.iter().flat_map(|lock| &lock.packages) {
+        by_name.entry(&package.name).or_default().push(package);
+    }
     for pin in pins {
-        let previous_entry = previous.and_then(|lock| {
-            lock.packages
+        let previous_entry = by_name.get(&pin.name).and_then(|entries| {
+            entries
                 .iter()
+                .copied()
                 .find(|p| is_entry_of(p, pin, &known_sources))
         });
         let adopt_anew = options.refresh.packages.contains(&pin.name);
