@@ -219,9 +219,10 @@ pub struct Outcome {
     pub queried: usize,
 }
 
-/// What to do with each entry made from the index, on the worker that made it, while other
-/// workers still wait for their pages (`lock` reads dependencies there).
-pub type OnEntry<'a> = dyn Fn(&Package) + Sync + 'a;
+/// What to do with each entry made from the index, with the project it was made from, on the
+/// worker that made it, while other workers still wait for their pages (`lock` reads
+/// dependencies there).
+pub type OnEntry<'a> = dyn Fn(&Package, &Project) + Sync + 'a;
 
 /// Locks `pins` against `index`, reusing `previous` entries as [`Refresh`] allows; each entry
 /// made from the index goes to `on_entry` as soon as it is made.
@@ -267,11 +268,7 @@ pub fn lock(
     let groups: Vec<Group<'_>> = to_query.into_iter().collect();
     let done = AtomicUsize::new(0);
     let run_group = |(name, group): &Group<'_>| {
-        let result = lock_project(name, group, index, options);
-        // Only a project whose pins all locked: a failed pin fails the run anyway.
-        if result.failures.is_empty() {
-            result.packages.iter().for_each(on_entry);
-        }
+        let result = lock_project(name, group, index, options, on_entry);
         done.fetch_add(1, Ordering::Relaxed);
         bar.inc(1);
         result
@@ -353,6 +350,7 @@ fn lock_project(
     group: &[(&Pin, Option<&Package>)],
     index: &Index,
     options: &LockOptions,
+    on_entry: &OnEntry<'_>,
 ) -> GroupResult {
     let mut result = GroupResult::default();
     let fail = |pin: &Pin, problem: Problem| Failure {
@@ -407,6 +405,12 @@ fn lock_project(
                 result.notes.extend(notes);
             }
             Err(problem) => result.failures.push(fail(pin, problem)),
+        }
+    }
+    // Only a project whose pins all locked: a failed pin fails the run anyway.
+    if result.failures.is_empty() {
+        for package in &result.packages {
+            on_entry(package, &project);
         }
     }
     result

@@ -182,7 +182,7 @@ fn metadata_comes_from_the_cheapest_source() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stderr
-            .contains("note: dependencies of 4 packages: 0 cached, 1 .metadata file (3 absent), "),
+            .contains("note: dependencies of 4 packages: 0 cached, 1 .metadata file (1 absent), 2 range requests, 1 whole file, "),
         "{}",
         run.stderr
     );
@@ -205,7 +205,8 @@ fn metadata_comes_from_the_cheapest_source() {
         !ranged.is_empty() && ranged.iter().all(|r| r.range().is_some()),
         "{ranged:?}"
     );
-    // The server without ranges: one ranged attempt answered whole, then the whole file.
+    // The server without ranges: one ranged attempt answered whole, then the unadvertised
+    // .metadata file (absent), then the whole file.
     assert!(!to(path).is_empty());
 
     // A second run answers from the cache, by the files' sha256.

@@ -257,14 +257,11 @@ fn relock_queries_only_changed_pins() {
         .iter()
         .map(|r| r.path_only().to_owned())
         .collect();
-    // ... and the new version's dependencies read (its wheel has no `.metadata` file).
+    // ... and the new version's dependencies read, by range (the page advertises no
+    // `.metadata` file).
     assert_eq!(
         pages,
-        [
-            "/simple/six/",
-            "/files/six-1.16.0-py2.py3-none-any.whl.metadata",
-            "/files/six-1.16.0-py2.py3-none-any.whl"
-        ]
+        ["/simple/six/", "/files/six-1.16.0-py2.py3-none-any.whl"]
     );
     let second = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
     assert!(second.contains("six-1.16.0-py2.py3-none-any.whl"));
@@ -1667,11 +1664,7 @@ fn dependencies_read_while_locking_come_from_the_file_the_trimmed_lock_keeps() {
         .map(|r| r.path_only().rsplit('/').next().unwrap().to_owned())
         .filter(|name| name.starts_with("native-"))
         .collect();
-    assert_eq!(
-        asked,
-        [format!("{}.metadata", linux.filename()), linux.filename()],
-        "the Linux wheel's .metadata (absent), then its bytes by range"
-    );
+    assert_eq!(asked, [linux.filename()], "the Linux wheel, by range");
 
     let trace = fs::read_to_string(&trace).unwrap();
     let lines: Vec<Vec<&str>> = trace.lines().map(|l| l.split('\t').collect()).collect();
@@ -1682,4 +1675,45 @@ fn dependencies_read_while_locking_come_from_the_file_the_trimmed_lock_keeps() {
         assert!(urls.contains(&masked.as_str()), "{page}: {trace}");
     }
     assert!(!trace.contains("s3cret"), "{trace}");
+}
+
+/// A `.metadata` file the page advertises is read first, and held to the digest the page
+/// gave: other bytes fail the lock, naming both digests, and nothing is written.
+#[test]
+fn an_advertised_metadata_file_that_does_not_match_its_digest_fails_the_lock() {
+    let six = WheelBuilder::new("six", "1.17.0");
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&six).core_metadata_from_wheel())
+        .start();
+    let path = format!("/files/{}.metadata", six.filename());
+    let other = b"Metadata-Version: 2.1\nName: six\nVersion: 1.17.0\nRequires-Dist: evil\n";
+    index
+        .site()
+        .route(&path, support::server::Resource::file(other.to_vec()));
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    let run = lock(dir.path(), &index, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: six==1.17.0: cannot read its dependencies: {wheel}: the metadata file \
+             {base}{path} does not match the sha256 the index gave\n  expected: {expected}\n  \
+             computed: {computed}\n\
+             error: the dependencies of 1 package cannot be read; nothing was written\n\
+             help: `--no-dependencies` writes a lock of the hashes alone, without the \
+             dependencies that `install` and `check` use\n",
+            wheel = six.filename(),
+            base = index.server().base_url(),
+            expected = sha256_hex(six.metadata().as_bytes()),
+            computed = sha256_hex(other),
+        )
+    );
+    assert!(!dir.path().join("pylock.toml").exists());
+    let asked: Vec<String> = index
+        .all_requests()
+        .iter()
+        .map(|r| r.path_only().to_owned())
+        .collect();
+    assert_eq!(asked, ["/simple/six/".to_owned(), path]);
 }

@@ -13,7 +13,7 @@ use crate::report::{Reporter, Verbosity};
 use crate::requirements::SourceRef;
 use crate::settings::{IndexSettings, NetworkSettings, TargetChoice};
 
-use super::lock::{Purpose, prepare, run_locker};
+use super::lock::{Purpose, prepare, read_ahead, run_locker};
 
 /// Runs `pinguard check`.
 pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
@@ -39,7 +39,7 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
 
     // The packages: a lock read as it is, or a constraints file locked in memory.
     let source_ref = SourceRef::from_arg(&source)?;
-    let (lock, http, lock_dir) =
+    let (lock, http, lock_dir, so_far) =
         if source.ends_with(".toml") && !matches!(source_ref, SourceRef::Stdin) {
             let text = fs_err::read_to_string(&source)?;
             let lock = match pylock::from_toml(&source, &text) {
@@ -53,7 +53,12 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             let http = crate::http::HttpClient::new(
                 network.http(crate::settings::credential_urls_from_env(&env)),
             )?;
-            (lock, http, super::lock_dir(std::path::Path::new(&source)))
+            (
+                lock,
+                http,
+                super::lock_dir(std::path::Path::new(&source)),
+                None,
+            )
         } else {
             let prepared = match prepare(
                 &source_ref,
@@ -71,17 +76,23 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
                 refresh: Default::default(),
                 lock_dir: None,
             };
-            let outcome =
-                match run_locker(&prepared, None, &options, Purpose::Check, reporter, &|_| {}) {
-                    Ok(outcome) => outcome,
-                    Err(status) => return Ok(status),
-                };
+            let cwd = std::path::PathBuf::from(".");
+            let reader =
+                DependencyReader::new(prepared.index.http(), network.cache_dir.as_deref(), &cwd);
+            let outcome = match run_locker(
+                &prepared,
+                None,
+                &options,
+                Purpose::Check,
+                reporter,
+                &|package, project| read_ahead(&reader, package, project, &[]),
+            ) {
+                Ok(outcome) => outcome,
+                Err(status) => return Ok(status),
+            };
+            let so_far = reader.into_read_so_far();
             // The index's client: it has the input file's credentials and open connections.
-            (
-                outcome.lock,
-                prepared.index.into_http(),
-                std::path::PathBuf::from("."),
-            )
+            (outcome.lock, prepared.index.into_http(), cwd, Some(so_far))
         };
 
     super::report_unverifiable(&lock, "left out", reporter);
@@ -99,11 +110,15 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         reporter.error(&format!("{source} was not checked"));
         return Ok(ExitStatus::Failure);
     }
+    let cache = network.cache_dir.as_deref();
+    let reader = match so_far {
+        Some(so_far) => DependencyReader::resume(&http, cache, &lock_dir, so_far),
+        None => DependencyReader::new(&http, cache, &lock_dir),
+    };
     let subjects = read_dependencies(
         &lock,
-        &http,
-        &network,
-        &lock_dir,
+        &reader,
+        network.concurrency,
         build_sdists,
         &targets,
         reporter,
@@ -140,17 +155,15 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
 /// hook for packages whose sdist metadata may change when built.
 fn read_dependencies<'a>(
     lock: &'a Lock,
-    http: &crate::http::HttpClient,
-    network: &NetworkSettings,
-    lock_dir: &std::path::Path,
+    reader: &DependencyReader<'_>,
+    concurrency: usize,
     build_sdists: bool,
     targets: &[crate::target::Target],
     reporter: &Reporter,
 ) -> Vec<Subject<'a>> {
     let packages: Vec<&Package> = lock.packages.iter().collect();
-    let reader = DependencyReader::new(http, network.cache_dir.as_deref(), lock_dir);
     let progress = Progress::new(reporter.verbosity() == Verbosity::Quiet);
-    let results = reader.read_all(&packages, network.concurrency, &progress);
+    let results = reader.read_all(&packages, concurrency, &progress);
     let mut subjects: Vec<Subject<'a>> = packages
         .iter()
         .zip(results)
@@ -208,6 +221,6 @@ fn read_dependencies<'a>(
             subjects[i].dependencies = result;
         }
     }
-    reporter.info(&super::reading_cost(&reader, packages.len()));
+    reporter.info(&super::reading_cost(reader, packages.len()));
     subjects
 }

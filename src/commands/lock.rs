@@ -15,8 +15,8 @@ use crate::complete::{CompleteError, Needed};
 use crate::dependencies::{Dependencies, DependencyReader};
 use crate::exit::ExitStatus;
 use crate::http::{HttpClient, HttpError};
-use crate::index::Index;
 use crate::index::fetch_page;
+use crate::index::{Index, Project};
 use crate::lock::export::{self, ExportFormat};
 use crate::lock::trim::trim;
 use crate::lock::{Lock, LockSource, Package, RecordedDependencies, current, pylock};
@@ -221,9 +221,9 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         settings.network.cache_dir.as_deref(),
         lock_dir.as_deref().unwrap_or(Path::new(".")),
     );
-    let read_ahead = |package: &Package| {
+    let read_ahead = |package: &Package, project: &Project| {
         if settings.dependencies.is_some() {
-            read_ahead(&reader, package, &targets);
+            read_ahead(&reader, package, project, &targets);
         }
     };
     let outcome = match run_locker(
@@ -619,11 +619,21 @@ struct Completion<'a> {
 }
 
 /// Reads `package`'s dependencies while the rest of the lock is made, from the file that
-/// recording them will pick: the one kept when the package is trimmed to `targets`.
-fn read_ahead(reader: &DependencyReader<'_>, package: &Package, targets: &[Target]) {
+/// recording them will pick: the one kept when the package is trimmed to `targets`. What
+/// `project`'s page said of `.metadata` files decides whether one is asked for first.
+pub(super) fn read_ahead(
+    reader: &DependencyReader<'_>,
+    package: &Package,
+    project: &Project,
+    targets: &[Target],
+) {
     let mut package = package.clone();
     if crate::lock::trim::trim_package(&mut package, targets) {
-        reader.read_ahead(&package);
+        let advertised = |name: &str| {
+            let file = project.files.iter().find(|f| f.page.filename == name)?;
+            file.page.core_metadata.clone()
+        };
+        reader.read_ahead(&package, &advertised);
     }
 }
 
@@ -898,7 +908,9 @@ fn add_missing(
             lock_dir: context.lock_dir.map(Path::to_owned),
         };
         let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
-        let read_ahead = |package: &Package| read_ahead(context.reader, package, context.trim_to);
+        let read_ahead = |package: &Package, project: &Project| {
+            read_ahead(context.reader, package, project, context.trim_to)
+        };
         let mut added = match locker::lock(
             &pins,
             &context.prepared.index,
