@@ -302,6 +302,21 @@ impl Target {
     /// `macosx_10_13_x86_64`, `win_amd64`/`win32`/`win_arm64`. A conservative platform
     /// refuses wheels that need a newer system rather than accept ones that would not load.
     pub fn host_platform() -> Result<Platform, TargetError> {
+        Self::host_platform_cell()
+            .clone()
+            .ok_or(TargetError::UnknownHost)
+    }
+
+    /// Starts finding [`Self::host_platform`] on a thread of its own, for a caller that needs
+    /// it only after other work: the probe runs a Python interpreter (about 0.2 s), which
+    /// `lock` would otherwise wait for after the index has answered.
+    pub fn find_host_platform_in_the_background() {
+        std::thread::spawn(|| {
+            Self::host_platform_cell();
+        });
+    }
+
+    fn host_platform_cell() -> &'static Option<Platform> {
         static HOST: OnceLock<Option<Platform>> = OnceLock::new();
         HOST.get_or_init(|| {
             if cfg!(windows) {
@@ -309,8 +324,6 @@ impl Target {
             }
             probe::host_platform(Path::new("python3")).or_else(Platform::built_for)
         })
-        .clone()
-        .ok_or(TargetError::UnknownHost)
     }
 
     /// How messages name the target: `CPython 3.12 on manylinux_2_28_x86_64` for a spec,

@@ -180,6 +180,10 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     if settings.check {
         return check_current(&settings, reporter);
     }
+    if settings.dependencies.is_some() && settings.targets.is_empty() {
+        // Dependencies are reviewed on this machine's platform, once the index has answered.
+        Target::find_host_platform_in_the_background();
+    }
     let prepared = match prepare(
         &settings.source,
         &settings.index,
