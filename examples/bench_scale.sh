@@ -13,7 +13,7 @@
 #   pip would: `x===1` and `x===2` cannot both be installed), so a second version of a project
 #   under the same marker gets an always-true clause, `platform_release != "bench-N"`, that
 #   makes it an entry of its own;
-# - `k2`, `k4`, `k8`…: the union plus, for each project, the K final releases before its
+# - `k2`, `k4` … `k32`: the union plus, for each project, the K final releases before its
 #   master pin (from the index's PEP 691 JSON page, `versions`, among those with files), each
 #   with its own clause as above: more pins, the same pages;
 # - `k4-150`, `k4-300`…: the pins of `k4` for that many of its projects (chosen by a hash of
@@ -34,7 +34,7 @@
 # and per pin. Wall time and peak RSS come from `/usr/bin/time -f '%e %M'`.
 #
 #   cargo build --release && examples/bench_scale.sh 3
-#   KS="2 4 8" SUBSETS="150 300" PINGUARD=target/release/pinguard examples/bench_scale.sh
+#   KS="2 4 8 16 32" SUBSETS="150 300" PINGUARD=target/release/pinguard examples/bench_scale.sh
 #   KEEP=/tmp/scale examples/bench_scale.sh 1   # keep inputs, locks, caches and traces
 set -euo pipefail
 
@@ -43,7 +43,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 pinguard=$(realpath "${PINGUARD:-$here/../target/release/pinguard}")
 data=${DATA:-$here/../../shared/data/openstack}
 index=${INDEX:-https://pypi.org/simple}
-ks=${KS:-2 4 8}
+ks=${KS:-2 4 8 16 32}
 subsets=${SUBSETS:-150 300}
 if [ -n "${KEEP:-}" ]; then
     work=$KEEP # kept afterwards: inputs, locks, traces, for profiling
