@@ -9,7 +9,7 @@
 //! entry is marked as added with its dependents (`added-for`), so a later lock keeps its
 //! version while the dependents still admit it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifiers};
@@ -72,7 +72,17 @@ impl Needed<'_> {
 
 /// The projects `report` (of `lock`) finds no pin for, sorted by name.
 pub fn uncovered<'l>(lock: &'l Lock, report: &Report) -> Vec<Needed<'l>> {
-    let mut needed: Vec<Needed<'l>> = Vec::new();
+    // Packages by the name findings give them, and what is needed by project, each made
+    // once: a lock of thousands of pins has thousands of findings, and each would otherwise
+    // scan (and name) every package and every project found so far.
+    let mut by_pin_name: BTreeMap<String, Vec<&'l Package>> = BTreeMap::new();
+    for package in &lock.packages {
+        by_pin_name
+            .entry(pin_name(package))
+            .or_default()
+            .push(package);
+    }
+    let mut needed: BTreeMap<PackageName, (Needed<'l>, BTreeSet<Want>)> = BTreeMap::new();
     for (target, findings) in report.targets.iter().enumerate() {
         for finding in &findings.findings {
             let Finding::Uncovered {
@@ -87,45 +97,46 @@ pub fn uncovered<'l>(lock: &'l Lock, report: &Report) -> Vec<Needed<'l>> {
             let Ok(name) = PackageName::from_str(name) else {
                 continue;
             };
-            let entry = match needed.iter().position(|n| n.name == name) {
-                Some(i) => &mut needed[i],
-                None => {
-                    needed.push(Needed {
-                        name: name.clone(),
-                        wants: Vec::new(),
-                        targets: BTreeSet::new(),
-                    });
-                    needed.last_mut().expect("just pushed")
-                }
-            };
+            let (entry, seen) = needed.entry(name.clone()).or_insert_with(|| {
+                let entry = Needed {
+                    name: name.clone(),
+                    wants: Vec::new(),
+                    targets: BTreeSet::new(),
+                };
+                (entry, BTreeSet::new())
+            });
             entry.targets.insert(target);
-            for want in wants_of(lock, &name, dependent, requirement) {
-                if !entry
-                    .wants
-                    .iter()
-                    .any(|(p, d)| std::ptr::eq(*p, want.0) && std::ptr::eq(*d, want.1))
-                {
+            let dependents = by_pin_name.get(dependent).map_or(&[][..], Vec::as_slice);
+            for want in wants_of(dependents, &name, requirement) {
+                if seen.insert(Want::of(want)) {
                     entry.wants.push(want);
                 }
             }
         }
     }
-    needed.sort_by(|a, b| a.name.cmp(&b.name));
-    needed
+    needed.into_values().map(|(entry, _)| entry).collect()
 }
 
-/// The recorded requirements a finding names: `dependent` (`name==version`) asking for
-/// `requirement` (without its marker).
+/// A dependent and its requirement, by address: which of a [`Needed`]'s wants are in already.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Want(*const Package, *const Dependency);
+
+impl Want {
+    fn of((package, dependency): (&Package, &Dependency)) -> Self {
+        Self(package, dependency)
+    }
+}
+
+/// The recorded requirements of `dependents` (the packages a finding names `name==version`)
+/// that ask for `name` with `requirement` (without its marker).
 fn wants_of<'l>(
-    lock: &'l Lock,
+    dependents: &[&'l Package],
     name: &PackageName,
-    dependent: &str,
     requirement: &str,
 ) -> Vec<(&'l Package, &'l Dependency)> {
-    lock.packages
+    dependents
         .iter()
-        .filter(|p| pin_name(p) == dependent)
-        .filter_map(|p| Some((p, p.dependencies.as_ref()?)))
+        .filter_map(|p| Some((*p, p.dependencies.as_ref()?)))
         .flat_map(|(p, recorded)| {
             recorded
                 .requires_dist

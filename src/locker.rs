@@ -620,9 +620,10 @@ fn compare_with_baseline<'a>(
             ),
         );
     }
+    let locked: BTreeSet<&str> = baseline.files().map(|f| f.name.as_str()).collect();
     Ok(entries
         .into_iter()
-        .filter(|(_, e)| baseline.files().any(|l| l.name == e.name))
+        .filter(|(_, e)| locked.contains(e.name.as_str()))
         .collect())
 }
 
@@ -636,6 +637,8 @@ fn lockable_files<'a>(
     note: &mut impl FnMut(NoteLevel, String),
 ) -> Result<Vec<&'a ProjectFile>, Problem> {
     let mut kept: Vec<&ProjectFile> = Vec::with_capacity(files.len());
+    // The first file of each name, by name: a version of many wheels is not scanned per file.
+    let mut first_of: BTreeMap<&str, &ProjectFile> = BTreeMap::new();
     for file in files {
         let name = file.page.filename.as_str();
         if let Err(reason) = safe_file_name(name) {
@@ -648,7 +651,8 @@ fn lockable_files<'a>(
             );
             continue;
         }
-        let Some(first) = kept.iter().find(|k| k.page.filename == name) else {
+        let Some(&first) = first_of.get(name) else {
+            first_of.insert(name, file);
             kept.push(file);
             continue;
         };

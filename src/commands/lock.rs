@@ -1,5 +1,6 @@
 //! `pinguard lock`: constraints file → pylock.toml (or hashed requirements/constraints).
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -394,7 +395,8 @@ fn summary(
     let how = if settings.refresh.all {
         // Every pin was asked again: what matters is whether any entry changed.
         let changed = previous.map_or(lock.packages.len(), |before| {
-            let kept: Vec<_> = before.packages.iter().map(entry_identity).collect();
+            // A set: each entry one lookup, not a scan of the previous lock.
+            let kept: BTreeSet<_> = before.packages.iter().map(entry_identity).collect();
             lock.packages
                 .iter()
                 .filter(|p| !kept.contains(&entry_identity(p)))

@@ -64,7 +64,7 @@ pub fn render(
         }
     }
     let mut packages: Vec<&Package> = lock.packages.iter().collect();
-    packages.sort_by_key(|p| p.sort_key());
+    packages.sort_by_cached_key(|p| p.sort_key());
     for package in packages {
         let version = package
             .version

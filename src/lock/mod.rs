@@ -236,7 +236,10 @@ impl Lock {
         for package in &mut self.packages {
             package.wheels.sort_by(|a, b| a.name.cmp(&b.name));
         }
-        self.packages.sort_by_key(Package::sort_key);
+        // The key is made once per package: it formats the marker, which a comparison
+        // sort would otherwise do twice per comparison (n log n markers for thousands of
+        // pins).
+        self.packages.sort_by_cached_key(Package::sort_key);
     }
 }
 

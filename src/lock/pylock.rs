@@ -49,10 +49,11 @@ pub fn to_toml(lock: &Lock) -> String {
         }
         doc["environments"] = value(multiline(environments));
     }
-    let extras = requested_extras(lock);
+    let by_name = entries_by_name(lock);
+    let extras = requested_extras(lock, &by_name);
     let mut packages = ArrayOfTables::new();
     for package in &lock.packages {
-        packages.push(package_table(package, lock, &extras));
+        packages.push(package_table(package, lock, &by_name, &extras));
     }
     doc["packages"] = if packages.is_empty() {
         // An empty array of tables would vanish from the text, and `packages` is required.
@@ -72,7 +73,24 @@ pub fn to_toml(lock: &Lock) -> String {
     doc.to_string()
 }
 
-fn package_table(package: &Package, lock: &Lock, extras: &RequestedExtras<'_>) -> Table {
+/// The lock's entries by name, in lock order: what a dependency can resolve to, looked up
+/// once per dependency instead of scanning thousands of entries for each.
+type ByName<'l> = BTreeMap<&'l PackageName, Vec<&'l Package>>;
+
+fn entries_by_name(lock: &Lock) -> ByName<'_> {
+    let mut by_name: ByName<'_> = BTreeMap::new();
+    for package in &lock.packages {
+        by_name.entry(&package.name).or_default().push(package);
+    }
+    by_name
+}
+
+fn package_table(
+    package: &Package,
+    lock: &Lock,
+    by_name: &ByName<'_>,
+    extras: &RequestedExtras<'_>,
+) -> Table {
     let mut table = Table::new();
     table["name"] = value(package.name.to_string());
     if let Some(version) = &package.version {
@@ -109,7 +127,7 @@ fn package_table(package: &Package, lock: &Lock, extras: &RequestedExtras<'_>) -
     }
     if let Some(recorded) = &package.dependencies {
         let requested = extras.get(&package.name).map_or(&[][..], Vec::as_slice);
-        let refs = dependency_refs(package, recorded, requested, lock);
+        let refs = dependency_refs(package, recorded, requested, lock, by_name);
         if !refs.is_empty() {
             let mut array = Array::new();
             for reference in refs {
@@ -168,7 +186,7 @@ fn package_tool_table(package: &Package) -> Table {
 /// asked: followed until nothing new is asked, since an extra's dependencies may ask for more.
 type RequestedExtras<'l> = BTreeMap<&'l PackageName, Vec<ExtraName>>;
 
-fn requested_extras(lock: &Lock) -> RequestedExtras<'_> {
+fn requested_extras<'l>(lock: &'l Lock, by_name: &ByName<'l>) -> RequestedExtras<'l> {
     let mut asked: BTreeMap<&PackageName, BTreeSet<ExtraName>> = BTreeMap::new();
     loop {
         let mut changed = false;
@@ -187,12 +205,7 @@ fn requested_extras(lock: &Lock) -> RequestedExtras<'_> {
                 {
                     continue;
                 }
-                let Some(name) = lock
-                    .packages
-                    .iter()
-                    .map(|p| &p.name)
-                    .find(|name| **name == requirement.name)
-                else {
+                let Some((&name, _)) = by_name.get_key_value(&requirement.name) else {
                     continue;
                 };
                 let extras = asked.entry(name).or_default();
@@ -244,6 +257,7 @@ fn dependency_refs(
     recorded: &RecordedDependencies,
     requested: &[ExtraName],
     lock: &Lock,
+    by_name: &ByName<'_>,
 ) -> Vec<InlineTable> {
     let mut refs: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     for dependency in &recorded.requires_dist {
@@ -251,11 +265,7 @@ fn dependency_refs(
             continue;
         }
         let requirement = &dependency.requirement;
-        let entries: Vec<&Package> = lock
-            .packages
-            .iter()
-            .filter(|p| p.name == requirement.name)
-            .collect();
+        let entries: &[&Package] = by_name.get(&requirement.name).map_or(&[], Vec::as_slice);
         // The entries it resolves to: the only one of that name, else those whose version the
         // specifier admits (all of them when none does; `check` reports that).
         let admitted: Vec<&&Package> = entries
