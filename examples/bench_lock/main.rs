@@ -264,15 +264,15 @@ impl Bench<'_> {
                         .entry("hash-only cold / its floor")
                         .or_default()
                         .push(cold.seconds / floor.seconds);
-                    add("pinguard cold", cold);
-                    add("curl floor (its requests)", floor);
+                    add("hash-only pinguard cold", cold);
+                    add("hash-only curl floor", floor);
                     add(
-                        "pinguard re-lock",
+                        "hash-only pinguard re-lock",
                         self.pinguard(Mode::HashOnly, &cache, &lock, None),
                     );
                     std::fs::remove_file(&lock).unwrap();
                     let warm = self.pinguard(Mode::HashOnly, &cache, &lock, None);
-                    add("pinguard warm", warm);
+                    add("hash-only pinguard warm", warm);
                     if with_dependencies {
                         std::fs::remove_file(&lock).unwrap();
                         let cache = dir.join("p-cache-deps");
@@ -282,24 +282,24 @@ impl Bench<'_> {
                             .entry("dependencies cold / its floor")
                             .or_default()
                             .push(cold.seconds / floor.seconds);
-                        add("pinguard deps cold", cold);
-                        add("curl floor (its requests)  ", floor);
+                        add("deps pinguard cold", cold);
+                        add("deps curl floor", floor);
                         std::fs::remove_file(&lock).unwrap();
                         let warm_deps = self.pinguard(Mode::Dependencies, &cache, &lock, None);
                         ratios
                             .entry("dependencies warm / hash-only warm")
                             .or_default()
                             .push(warm_deps.seconds / warm.seconds);
-                        add("pinguard deps warm", warm_deps);
+                        add("deps pinguard warm", warm_deps);
                     }
                     std::fs::remove_file(&lock).unwrap();
                 } else {
                     add(
-                        "uv cold",
+                        "hash-only uv cold",
                         self.uv(&dir.join("u-cache"), &dir.join("uv.txt")),
                     );
                     add(
-                        "uv warm",
+                        "hash-only uv warm",
                         self.uv(&dir.join("u-cache"), &dir.join("uv2.txt")),
                     );
                 }
