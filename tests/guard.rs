@@ -1373,6 +1373,21 @@ fn install_with_uv_puts_exactly_the_locked_files_into_the_environment() {
         "import alpha, beta, gamma; print(alpha.VALUE, beta.B, gamma.G)",
     ]);
     assert_eq!(out.stdout, "1 2 1\n");
+    // uv hard-links from its temporary cache when it can: once it is done, the environment's
+    // files are regular files with no other name (no cache left holding their bytes).
+    let lib = fs::read_dir(venv.dir().join("lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for module in ["alpha.py", "beta.py", "gamma.py"] {
+        let path = lib.join("site-packages").join(module);
+        let meta = fs::symlink_metadata(&path).unwrap();
+        let links = std::os::unix::fs::MetadataExt::nlink(&meta);
+        assert!(meta.is_file(), "{}: {meta:?}", path.display());
+        assert_eq!(links, 1, "{}", path.display());
+    }
 }
 
 #[test]
