@@ -17,7 +17,7 @@
 # multiple of uv alone and of plain pip.
 #
 # Environment: PINGUARD (default target/release/pinguard), UV (default uv on PATH), PYTHON
-# (default python3), RUNS. pip runs without the machine's PIP_FIND_LINKS, PIP_INDEX_URL,
+# (default python3), RUNS, WAYS (default "pinguard-pip pinguard-uv uv pip"). pip runs without the machine's PIP_FIND_LINKS, PIP_INDEX_URL,
 # PIP_EXTRA_INDEX_URL and PIP_NO_INDEX, so that it asks the index as tox's pip would.
 set -euo pipefail
 
@@ -76,7 +76,7 @@ install() {
 }
 
 declare -A all
-ways=(pinguard-pip pinguard-uv uv pip)
+read -r -a ways <<< "${WAYS:-pinguard-pip pinguard-uv uv pip}"
 for run in $(seq 1 "$runs"); do
     for way in "${ways[@]}"; do
         cache="$work/cache-$way-$run"
@@ -105,6 +105,8 @@ for way in "${ways[@]}"; do
     done
 done
 for state in cold warm; do
+    [ -n "${med[pinguard-uv-$state]:-}" ] && [ -n "${med[uv-$state]:-}" ] \
+        && [ -n "${med[pip-$state]:-}" ] || continue
     awk -v p="${med[pinguard-uv-$state]}" -v u="${med[uv-$state]}" -v q="${med[pip-$state]}" \
         -v s="$state" 'BEGIN {printf "  pinguard-uv %s: %.2fx uv, %.2fx pip\n", s, p / u, p / q}'
 done
