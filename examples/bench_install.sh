@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
-# Benchmark: a tox-like environment for one project, installed by `pinguard install -r` with
-# pip, by `pinguard install -r --installer uv`, and by `uv pip install -r pylock.toml`.
+# Benchmark: a tox-like environment (a project's requirements and test requirements under
+# OpenStack's constraints) made four ways: `pinguard install -r` with pip, the same with
+# `--installer uv`, `uv pip install -r pylock.toml`, and what tox does today, unverified:
+# `pip install -c CONSTRAINTS -r REQUIREMENTS...`.
 #
-#   examples/bench_install.sh LOCK PROJECT [RUNS]
+#   examples/bench_install.sh LOCK CONSTRAINTS REQUIREMENTS...
 #
-# LOCK is a lock of a whole constraints file (e.g. `pinguard lock upper-constraints.txt
-# --add-missing`); PROJECT a requirement (`oslo.config`). pinguard installs what PROJECT needs
-# from LOCK (`install -r`); uv, which cannot take part of a lock, gets a lock of exactly that
-# set (made first, by `pinguard lock` of what pinguard installed). Each way runs cold (empty
-# cache) and warm (the cache of the run before), RUNS rounds (default 3), into a fresh venv
-# (its creation not timed). Prints each run's wall time, then the medians.
+# LOCK is a lock of the whole CONSTRAINTS file (`pinguard lock CONSTRAINTS --add-missing`);
+# REQUIREMENTS the requirement files tox would pass (for oslo.config:
+# examples/bench_install/oslo.config-requirements.txt and ...-test-requirements.txt).
+# pinguard installs what they need from LOCK (`install -r`); uv, which cannot take part of a
+# lock, gets a lock of exactly that set (made first, by `pinguard lock` of what pinguard
+# installed). Each way runs cold (an empty cache) and warm (the cache of the run before),
+# RUNS rounds (default 3), the ways taking turns, each into a fresh venv (its creation not
+# timed). Prints each run's wall time, then the medians and ranges, and pinguard with uv as a
+# multiple of uv alone and of plain pip.
+#
+# Environment: PINGUARD (default target/release/pinguard), UV (default uv on PATH), PYTHON
+# (default python3), RUNS, WAYS (default "pinguard-pip pinguard-uv uv pip"). pip runs without the machine's PIP_FIND_LINKS, PIP_INDEX_URL,
+# PIP_EXTRA_INDEX_URL and PIP_NO_INDEX, so that it asks the index as tox's pip would.
 set -euo pipefail
 
-lock=$(realpath "${1:?usage: bench_install.sh LOCK PROJECT [RUNS]}")
-project=${2:?usage: bench_install.sh LOCK PROJECT [RUNS]}
-runs=${3:-3}
-pinguard=${PINGUARD:-$(dirname "$0")/../target/debug/pinguard}
-uv=${UV:-uv}
+usage="usage: bench_install.sh LOCK CONSTRAINTS REQUIREMENTS..."
+lock=$(realpath "${1:?$usage}")
+constraints=$(realpath "${2:?$usage}")
+shift 2
+[ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
+requirements=()
+for file in "$@"; do requirements+=(-r "$(realpath "$file")"); done
+runs=${RUNS:-3}
+pinguard=$(realpath "${PINGUARD:-$(dirname "$0")/../target/release/pinguard}")
+uv=$(command -v "${UV:-uv}")
 python=${PYTHON:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "$project" > "$work/requirements.txt"
 
 # A fresh venv at $work/venv.
 fresh_venv() {
@@ -37,32 +50,33 @@ seconds() {
     awk -v s="$start" -v e="$end" 'BEGIN {printf "%.2f", e - s}'
 }
 
-# The lock of exactly what PROJECT needs, for uv.
+# The lock of exactly what the requirements need, for uv: what uv installed for pinguard.
 fresh_venv
-"$pinguard" -q install "$lock" -r "$work/requirements.txt" --python "$work/venv/bin/python" \
-    --cache-dir "$work/cache-setup"
-"$work/venv/bin/python" -c "import importlib.metadata as m
-for d in m.distributions():
-    if d.metadata['Name'] not in ('pip', 'setuptools'): print(f\"{d.metadata['Name']}==={d.version}\")" \
-    > "$work/closure.txt"
+"$pinguard" install "$lock" "${requirements[@]}" --python "$work/venv/bin/python" \
+    --cache-dir "$work/cache-setup" --installer uv --uv "$uv" 2> "$work/setup.log" \
+    || { cat "$work/setup.log" >&2; exit 1; }
+sed -n 's/^ + \([^ ]*\)==\([^ ]*\) .*/\1===\2/p' "$work/setup.log" > "$work/closure.txt"
 "$pinguard" -q lock "$work/closure.txt" -o "$work/pylock.toml" --cache-dir "$work/cache-setup"
-echo "$project: $(wc -l < "$work/closure.txt") packages"
+echo "$(wc -l < "$work/closure.txt") packages: $*"
 
 # One install the way $1 says, with the cache $2.
 install() {
     local way=$1 cache=$2 venv_python="$work/venv/bin/python"
     case $way in
-        pinguard-pip) "$pinguard" -q install "$lock" -r "$work/requirements.txt" \
+        pinguard-pip) "$pinguard" -q install "$lock" "${requirements[@]}" \
             --python "$venv_python" --cache-dir "$cache" ;;
-        pinguard-uv) "$pinguard" -q install "$lock" -r "$work/requirements.txt" \
-            --python "$venv_python" --cache-dir "$cache" --installer uv --uv "$(command -v "$uv")" ;;
+        pinguard-uv) "$pinguard" -q install "$lock" "${requirements[@]}" \
+            --python "$venv_python" --cache-dir "$cache" --installer uv --uv "$uv" ;;
         uv) UV_CACHE_DIR=$cache "$uv" pip install -q --python "$venv_python" \
             -r "$work/pylock.toml" ;;
+        pip) env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_NO_INDEX \
+            PIP_CACHE_DIR="$cache" "$venv_python" -m pip install -q -c "$constraints" \
+            "${requirements[@]}" ;;
     esac
 }
 
 declare -A all
-ways=(pinguard-pip pinguard-uv uv)
+read -r -a ways <<< "${WAYS:-pinguard-pip pinguard-uv uv pip}"
 for run in $(seq 1 "$runs"); do
     for way in "${ways[@]}"; do
         cache="$work/cache-$way-$run"
@@ -75,11 +89,24 @@ for run in $(seq 1 "$runs"); do
     done
 done
 
-echo "medians of $runs runs:"
+# The median of the numbers in $1, and their range.
+median() {
+    tr ' ' '\n' <<< "$1" | grep . | sort -n | awk '{a[NR]=$1}
+        END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f %.2f %.2f", m, a[1], a[NR]}'
+}
+
+echo "medians (ranges) of $runs runs:"
+declare -A med
 for way in "${ways[@]}"; do
     for state in cold warm; do
-        median=$(tr ' ' '\n' <<< "${all[$way-$state]}" | grep . | sort -n \
-            | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
-        printf '  %-13s %-4s %6ss\n' "$way" "$state" "$median"
+        read -r m low high <<< "$(median "${all[$way-$state]}")"
+        med[$way-$state]=$m
+        printf '  %-13s %-4s %6ss  (%s-%s)\n' "$way" "$state" "$m" "$low" "$high"
     done
+done
+for state in cold warm; do
+    [ -n "${med[pinguard-uv-$state]:-}" ] && [ -n "${med[uv-$state]:-}" ] \
+        && [ -n "${med[pip-$state]:-}" ] || continue
+    awk -v p="${med[pinguard-uv-$state]}" -v u="${med[uv-$state]}" -v q="${med[pip-$state]}" \
+        -v s="$state" 'BEGIN {printf "  pinguard-uv %s: %.2fx uv, %.2fx pip\n", s, p / u, p / q}'
 done

@@ -349,6 +349,46 @@ fn locks_that_cannot_be_trusted_are_refused_before_any_download() {
     );
 }
 
+/// `install` and `sync` probe the interpreter while they read the lock: what is said is still
+/// the lock's problem alone when both are bad, and the interpreter's when only it is.
+#[test]
+fn install_and_sync_report_a_bad_lock_before_a_missing_interpreter() {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "bad.toml",
+        "lock-version = \"1.0\"\n[[packages]]\nname = \"alpha\"\nversion = \"1.0\"\nwheels = []\n",
+    );
+    write(
+        dir.path(),
+        "good.toml",
+        "lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"alpha\"\n\
+         version = \"1.0\"\nwheels = [{ url = \"https://example.invalid/alpha-1.0-py3-none-any.whl\", \
+         hashes = { sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\" } }]\n",
+    );
+    let missing = dir.path().join("no-such-python").display().to_string();
+    let bad_lock = "error: the lock: missing required key `created-by`\n --> bad.toml:1:1\n  |\n\
+                    1 | lock-version = \"1.0\"\n  | ^ here\n\n\
+                    error: packages[0] (`alpha`): no file to install (`sdist`, `wheels` or `archive`)\n \
+                    --> bad.toml:2:1\n  |\n2 | [[packages]]\n  | ^^^^^^^^^^^^ here\n  |\n  \
+                    = help: a PEP 751 package needs exactly one kind of source\n\
+                    error: bad.toml cannot be used; nothing was done\n";
+    let no_python = format!(
+        "error: no Python interpreter `{missing}`: give --python a path to one (such as \
+         .venv/bin/python) or a name on PATH\n"
+    );
+    for command in ["install", "sync"] {
+        for (lock, expected) in [("bad.toml", bad_lock), ("good.toml", no_python.as_str())] {
+            let run = pinguard(dir.path(), &[command, lock, "--python", &missing]);
+            assert_eq!(
+                (run.code, run.stderr.as_str(), run.stdout.as_str()),
+                (2, expected, ""),
+                "{command} {lock}"
+            );
+        }
+    }
+}
+
 #[test]
 fn redirects_off_host_only_over_https_and_no_credentials_to_other_hosts() {
     let index = IndexBuilder::new()
@@ -1333,6 +1373,21 @@ fn install_with_uv_puts_exactly_the_locked_files_into_the_environment() {
         "import alpha, beta, gamma; print(alpha.VALUE, beta.B, gamma.G)",
     ]);
     assert_eq!(out.stdout, "1 2 1\n");
+    // uv hard-links from its temporary cache when it can: once it is done, the environment's
+    // files are regular files with no other name (no cache left holding their bytes).
+    let lib = fs::read_dir(venv.dir().join("lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for module in ["alpha.py", "beta.py", "gamma.py"] {
+        let path = lib.join("site-packages").join(module);
+        let meta = fs::symlink_metadata(&path).unwrap();
+        let links = std::os::unix::fs::MetadataExt::nlink(&meta);
+        assert!(meta.is_file(), "{}: {meta:?}", path.display());
+        assert_eq!(links, 1, "{}", path.display());
+    }
 }
 
 #[test]

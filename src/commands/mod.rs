@@ -149,26 +149,63 @@ fn resolve_target(choice: &TargetChoice, reporter: &Reporter) -> Option<Target> 
         TargetChoice::Spec { python, platform } => {
             Target::from_spec(python, platform.as_deref()).map_err(|e| e.to_string())
         }
-        TargetChoice::Interpreter(requested) => python::find(requested.as_deref())
-            .map_err(|e| e.to_string())
-            .and_then(|path| Target::probe(&path).map_err(|e| e.to_string())),
+        TargetChoice::Interpreter(requested) => probe_interpreter(requested.as_deref()),
     };
     result.map_err(|e: String| reporter.error(&e)).ok()
 }
 
-/// The interpreter `install` and `sync` change: `--python` (a path, or a name on `PATH`), else
-/// the active virtual environment's, else `python3` on `PATH`. As uv decides, it must be in a
-/// virtual environment unless `--python` gave its path or `--system` allows it: one found by
-/// name may well be the operating system's. `None` after reporting why it cannot be used.
-fn resolve_install_target(
-    requested: Option<String>,
+/// The target of the interpreter `requested` names (see [`python::find`]), probed; the
+/// message saying why not, otherwise.
+fn probe_interpreter(requested: Option<&str>) -> Result<Target, String> {
+    python::find(requested)
+        .map_err(|e| e.to_string())
+        .and_then(|path| Target::probe(&path).map_err(|e| e.to_string()))
+}
+
+/// What `install` and `sync` start from: the lock, the installer, and the interpreter they
+/// change (see [`accept_install_target`]); `None` after reporting the first of them, in that
+/// order, that cannot be had. The interpreter is probed on a thread of its own while the lock
+/// is read: a Python start-up and the parsing of a constraints-wide lock (2.4 MB) take about
+/// as long, and neither needs the other.
+fn install_inputs(
+    lock: &Path,
+    installer: &InstallerArgs,
+    python: Option<String>,
+    system: bool,
+    reporter: &Reporter,
+) -> Option<(LockedFiles, Installer, Target)> {
+    let named_by_path = python
+        .as_deref()
+        .is_some_and(|python| python.contains(['/', std::path::MAIN_SEPARATOR]));
+    let (locked, probed) = std::thread::scope(|scope| {
+        let probe = std::thread::Builder::new()
+            .name("pinguard-probe".into())
+            .spawn_scoped(scope, || probe_interpreter(python.as_deref()))
+            .expect("a thread can be started");
+        let locked = load_lock(lock, reporter);
+        let probed = probe
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (locked, probed)
+    });
+    let locked = locked?;
+    let installer = find_installer(installer, reporter)?;
+    let target = probed.map_err(|e| reporter.error(&e)).ok()?;
+    let target = accept_install_target(target, named_by_path, system, reporter)?;
+    Some((locked, installer, target))
+}
+
+/// The interpreter `install` and `sync` change is `--python` (a path, or a name on `PATH`),
+/// else the active virtual environment's, else `python3` on `PATH`. As uv decides, it must be
+/// in a virtual environment unless `--python` gave its path (`named_by_path`) or `--system`
+/// allows it: one found by name may well be the operating system's. `None` after reporting
+/// why it cannot be used.
+fn accept_install_target(
+    target: Target,
+    named_by_path: bool,
     system: bool,
     reporter: &Reporter,
 ) -> Option<Target> {
-    let named_by_path = requested
-        .as_deref()
-        .is_some_and(|python| python.contains(['/', std::path::MAIN_SEPARATOR]));
-    let target = resolve_target(&TargetChoice::Interpreter(requested), reporter)?;
     match target.environment() {
         Some(Environment::System { prefix }) if !system && !named_by_path => {
             reporter.error(&format!(

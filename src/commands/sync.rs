@@ -27,13 +27,9 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         installer,
         pip_args,
     } = args;
-    let Some(locked) = super::load_lock(&lock, reporter) else {
-        return Ok(ExitStatus::Error);
-    };
-    let Some(installer) = super::find_installer(&installer, reporter) else {
-        return Ok(ExitStatus::Error);
-    };
-    let Some(target) = super::resolve_install_target(python, system, reporter) else {
+    let Some((locked, installer, target)) =
+        super::install_inputs(&lock, &installer, python, system, reporter)
+    else {
         return Ok(ExitStatus::Error);
     };
     let Some(selection) =

@@ -80,7 +80,7 @@ impl Installer {
         requirements: &Path,
         options: RunOptions<'_>,
     ) -> Result<ExitStatus, PythonError> {
-        let mut args = self.install_args(wheelhouse, options.quiet);
+        let mut args = self.install_args(python, wheelhouse, options.quiet);
         args.push("--require-hashes".into());
         args.push("-r".into());
         args.push(requirements.display().to_string());
@@ -98,7 +98,7 @@ impl Installer {
         editable: bool,
         quiet: bool,
     ) -> Result<ExitStatus, PythonError> {
-        let mut args = self.install_args(wheelhouse, quiet);
+        let mut args = self.install_args(python, wheelhouse, quiet);
         args.push("--no-build-isolation".into());
         if editable {
             args.push("--editable".into());
@@ -117,23 +117,31 @@ impl Installer {
         self.run(python, "uninstall", &args)
     }
 
-    /// The arguments of `install` with no index, no dependencies, no cache, and the verified wheelhouse as the
-    /// only place to find anything (an sdist's build requirements included).
-    fn install_args(&self, wheelhouse: &Path, quiet: bool) -> Vec<String> {
-        let own: &[&str] = match self {
-            // Wheels built from the sdists would be cached under the wheelhouse's random
-            // path, never to be used again.
-            Self::Pip => &["--no-cache-dir", "--disable-pip-version-check"],
-            // `--no-cache`: uv works in a temporary cache of its own, removed after the run,
-            // so it reads nothing a run before it cached (unverified by pinguard) and keeps
-            // no wheel it built. Copies, as linking from that cache could not outlive it.
-            Self::Uv(_) => &["--no-cache", "--link-mode", "copy", "--offline"],
-        };
+    /// The arguments of `install` into `python`'s environment with no index, no dependencies,
+    /// no cache, and the verified wheelhouse as the only place to find anything (an sdist's
+    /// build requirements included).
+    fn install_args(&self, python: &Path, wheelhouse: &Path, quiet: bool) -> Vec<String> {
         let mut args: Vec<String> = ["--no-index", "--no-deps"]
             .iter()
-            .chain(own)
             .map(|arg| (*arg).to_owned())
             .collect();
+        match self {
+            // Wheels built from the sdists would be cached under the wheelhouse's random
+            // path, never to be used again.
+            Self::Pip => args.extend([
+                "--no-cache-dir".into(),
+                "--disable-pip-version-check".into(),
+            ]),
+            // `--no-cache`: uv works in a temporary cache of its own, removed after the run,
+            // so it reads nothing a run before it cached (unverified by pinguard) and keeps
+            // no wheel it built.
+            Self::Uv(_) => args.extend([
+                "--no-cache".into(),
+                "--link-mode".into(),
+                uv_link_mode(python).into(),
+                "--offline".into(),
+            ]),
+        }
         if quiet {
             args.push("--quiet".into());
         }
@@ -169,4 +177,26 @@ impl Installer {
                 }),
         }
     }
+}
+
+/// How uv is to put the files it unpacked into its temporary cache into `python`'s
+/// environment: `hardlink` when that cache (uv's `--no-cache` makes it in the temporary
+/// directory) and the environment are on one file system, else `copy` (uv would warn, then
+/// copy). A hard link is as safe as a copy here: the cache is uv's own directory of this run,
+/// which nobody else writes and uv removes when it is done, so the environment's files are
+/// then their only names; linking writes every unpacked byte once instead of twice (a third
+/// of uv's run for oslo.config's 49 packages).
+fn uv_link_mode(python: &Path) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let device = |path: &Path| fs_err::metadata(path).map(|m| m.dev()).ok();
+        let environment = python.parent().and_then(device);
+        if environment.is_some() && environment == device(&std::env::temp_dir()) {
+            return "hardlink";
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = python;
+    "copy"
 }
