@@ -136,6 +136,48 @@ fn fetch_all_then_verify_the_wheelhouse() {
     assert!(index.all_requests().is_empty());
 }
 
+/// The content-addressed store is hashed again on the way out (what `install` fetches from
+/// too): an entry with other bytes is dropped, never copied into the destination.
+#[test]
+fn a_damaged_store_entry_is_dropped_never_copied_into_the_destination() {
+    let index = guard_index();
+    let dir = scratch();
+    lock(dir.path(), &index);
+    let run = pinguard(dir.path(), &["fetch", "--dest", "first", "--all"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let wheel = "alpha-1.0-py3-none-any.whl";
+    let stored = dir
+        .path()
+        .join("cache/files-v1")
+        .join(index.file(wheel).sha256());
+    let mut damaged = index.file(wheel).bytes().to_vec();
+    damaged[20] ^= 1;
+    // A new file in its place: the entry is a hard link of `first/`'s copy.
+    write(dir.path(), "damaged", &damaged);
+    fs::rename(dir.path().join("damaged"), &stored).unwrap();
+
+    let run = pinguard(
+        dir.path(),
+        &["fetch", "--dest", "second", "--all", "--offline"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: {wheel} (alpha==1.0) is not in the download cache (run once without \
+             --offline to fill it)\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("second").join(wheel).exists());
+    assert!(!stored.exists(), "the damaged entry is still in the store");
+
+    let run = pinguard(dir.path(), &["fetch", "--dest", "third", "--all"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let bytes = fs::read(dir.path().join("third").join(wheel)).unwrap();
+    assert_eq!(sha256_hex(&bytes), index.file(wheel).sha256());
+}
+
 #[test]
 fn verify_reports_drift_unknown_and_missing_files() {
     let index = guard_index();
