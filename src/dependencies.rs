@@ -257,6 +257,7 @@ impl<'a> DependencyReader<'a> {
     /// [`Self::read`] to give: `lock` calls it as soon as a package's entry is made, so that
     /// metadata requests share the connection with the pages still arriving instead of
     /// waiting for the last of them.
+    ///
     /// `advertised` says what the index page said of a file's `.metadata` companion.
     pub fn read_ahead(&self, package: &Package, advertised: &dyn Fn(&str) -> Option<Advertised>) {
         let Some(file) = source_file(package) else {

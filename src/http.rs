@@ -394,13 +394,12 @@ impl HttpClient {
             let response = match self.get(url, headers) {
                 Ok(response) => response,
                 Err(error) => {
-                    let (status, bytes) = (error.status().map(|s| s.as_u16()), 0);
                     trace::record(&trace::Request {
                         started,
                         url,
                         range,
-                        status,
-                        bytes,
+                        status: error.status().map(|s| s.as_u16()),
+                        bytes: 0,
                     });
                     return Err(error.into());
                 }

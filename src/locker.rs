@@ -21,7 +21,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::PackageName;
@@ -266,10 +265,8 @@ pub fn lock(
     let pool = thread_pool(options.concurrency);
     let bar = progress.bar(queried as u64, "querying");
     let groups: Vec<Group<'_>> = to_query.into_iter().collect();
-    let done = AtomicUsize::new(0);
     let run_group = |(name, group): &Group<'_>| {
         let result = lock_project(name, group, index, options, on_entry);
-        done.fetch_add(1, Ordering::Relaxed);
         bar.inc(1);
         result
     };

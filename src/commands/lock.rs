@@ -837,8 +837,8 @@ fn suggested_lines(
     (lines, errors)
 }
 
-/// [`crate::complete::choose`] for each project, in parallel (`--concurrency`); an earlier lock's added entry
-/// keeps its version while it fits.
+/// [`crate::complete::choose`] for each project, in parallel (`--concurrency`); an earlier
+/// lock's added entry keeps its version while it fits.
 fn choose_all(
     needed: &[Needed<'_>],
     targets: &[Target],

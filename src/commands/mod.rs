@@ -402,7 +402,6 @@ fn install_verified(
     Ok(ExitStatus::Success)
 }
 
-/// `1.2 GiB`-style sizes for summaries.
 /// What reading `packages` packages' dependencies cost, for `--verbose`.
 fn reading_cost(reader: &crate::dependencies::DependencyReader<'_>, packages: usize) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -423,6 +422,7 @@ fn reading_cost(reader: &crate::dependencies::DependencyReader<'_>, packages: us
     )
 }
 
+/// `1.2 GiB`-style sizes for summaries.
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
