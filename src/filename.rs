@@ -46,6 +46,27 @@ impl DistFilename {
         UnsupportedFilename::parse(filename, project).map(Self::Unsupported)
     }
 
+    /// The version text of `filename` when [`DistFilename::parse`] would take it as a wheel or
+    /// sdist of `project` but for the version itself, without allocating: sorting the tens of
+    /// thousands of files on a long-lived project's page needs no more. `None` for anything
+    /// else (other projects' files, malformed names, the unsupported formats).
+    pub fn version_text<'f>(filename: &'f str, project: &PackageName) -> Option<&'f str> {
+        if let Some(stem) = strip_suffix_ignore_case(filename, ".whl") {
+            let mut parts = stem.split('-');
+            let (name, version, third) = (parts.next()?, parts.next()?, parts.next()?);
+            let form_ok = match parts.count() {
+                2 => true,
+                3 => BuildTag::from_str(third).is_ok(),
+                _ => false,
+            };
+            return (form_ok && normalizes_to(name, project)).then_some(version);
+        }
+        let (stem, _) = SdistExtension::split(filename)?;
+        stem.match_indices('-')
+            .find(|&(pos, _)| normalizes_to(&stem[..pos], project))
+            .map(|(pos, _)| &stem[pos + 1..])
+    }
+
     /// The version the file is of.
     pub fn version(&self) -> &Version {
         match self {
@@ -282,6 +303,32 @@ fn split_name_version<'a>(stem: &'a str, project: &PackageName) -> Option<(Packa
     })
 }
 
+/// Whether `raw` is a valid project name that normalizes to `project`: the same answer as
+/// `PackageName::from_str(raw) == Ok(project)`, without building the normalized name.
+fn normalizes_to(raw: &str, project: &PackageName) -> bool {
+    let mut expected = project.as_ref().bytes();
+    let mut last_was_separator = None;
+    for byte in raw.bytes() {
+        let separator = matches!(byte, b'-' | b'_' | b'.');
+        let normalized = match byte {
+            b'A'..=b'Z' => Some(byte.to_ascii_lowercase()),
+            b'a'..=b'z' | b'0'..=b'9' => Some(byte),
+            b'-' | b'_' | b'.' => match last_was_separator {
+                None => return false,
+                Some(true) => None,
+                Some(false) => Some(b'-'),
+            },
+            _ => return false,
+        };
+        if normalized.is_some_and(|byte| expected.next() != Some(byte)) {
+            return false;
+        }
+        last_was_separator = Some(separator);
+    }
+    // A trailing separator added a `-` that no valid project name ends with.
+    expected.next().is_none()
+}
+
 fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     let cut = s.len().checked_sub(suffix.len())?;
     (s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(suffix)).then(|| &s[..cut])
@@ -290,6 +337,7 @@ fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn name(s: &str) -> PackageName {
         PackageName::from_str(s).unwrap()
@@ -417,5 +465,72 @@ mod tests {
                 other => panic!("{file}: {other:?}"),
             }
         }
+    }
+
+    /// Pieces file names are made of, the separators and their neighbours above all.
+    fn piece() -> impl Strategy<Value = String> {
+        let fragments = [
+            "a", "A_a", "a.a", "a1", "A", "1.0", "2", "1a", "x", "py3", "none", "é", "",
+        ];
+        proptest::prop_oneof![
+            proptest::sample::select(fragments.to_vec()).prop_map(str::to_owned),
+            proptest::string::string_regex("[Aa1._-]{0,3}").unwrap(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn name_comparison_without_allocating_agrees_with_package_name(
+            raw in proptest::string::string_regex("[Aab1._-]{0,6}|é").unwrap(),
+            project in proptest::string::string_regex("[ab1]{1,2}(-[ab1]{1,2})?").unwrap(),
+        ) {
+            let project = name(&project);
+            let expected = PackageName::from_str(&raw).is_ok_and(|n| n == project);
+            prop_assert_eq!(normalizes_to(&raw, &project), expected);
+        }
+
+        #[test]
+        fn version_text_agrees_with_a_full_parse(
+            pieces in proptest::collection::vec(piece(), 1..7),
+            suffix in proptest::sample::select(vec![".whl", ".tar.gz", ".zip", ".WHL", ".egg", ""]),
+            project in proptest::sample::select(vec!["a", "a-a", "a1"]),
+        ) {
+            let filename = format!("{}{suffix}", pieces.join("-"));
+            agrees(&filename, project)?;
+        }
+
+        #[test]
+        fn version_text_agrees_with_a_full_parse_of_wheel_shaped_names(
+            name_part in proptest::sample::select(vec!["a", "A_a", "a.a", "a-a", "b", "a_"]),
+            version in proptest::sample::select(vec!["1.0", "2", "x", ""]),
+            build in proptest::sample::select(vec![None, Some("1"), Some("x"), Some("1a"), Some("")]),
+            tags in proptest::collection::vec(piece(), 3..=3),
+            project in proptest::sample::select(vec!["a", "a-a", "a1"]),
+        ) {
+            let build = build.map(|b| format!("-{b}")).unwrap_or_default();
+            let filename = format!("{name_part}-{version}{build}-{}.whl", tags.join("-"));
+            agrees(&filename, project)?;
+        }
+    }
+
+    /// [`DistFilename::version_text`] says what [`DistFilename::parse`] would of `filename`.
+    fn agrees(filename: &str, project: &str) -> Result<(), TestCaseError> {
+        let project = name(project);
+        let text = DistFilename::version_text(filename, &project);
+        match DistFilename::parse(filename, &project) {
+            Some(DistFilename::Wheel(WheelFilename { version, .. }))
+            | Some(DistFilename::Sdist(SdistFilename { version, .. })) => {
+                let parsed = text.map(|t| Version::from_str(t).ok());
+                prop_assert_eq!(parsed, Some(Some(version)), "{}", filename);
+            }
+            Some(DistFilename::Unsupported(_)) => prop_assert_eq!(text, None),
+            None => prop_assert!(
+                text.is_none_or(|t| Version::from_str(t).is_err()),
+                "{} gave {:?}",
+                filename,
+                text
+            ),
+        }
+        Ok(())
     }
 }

@@ -13,8 +13,9 @@
 
 pub mod simple;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use pep440_rs::Version;
@@ -122,9 +123,33 @@ struct Sieve<'a> {
     name: &'a PackageName,
     wanted: &'a dyn Fn(&Version) -> bool,
     versions: BTreeSet<Version>,
+    /// Whether each version text seen so far is wanted: a version's files share it, and
+    /// parsing every file name in full (name, version, tags) was most of a page's allocations.
+    seen: HashMap<String, bool>,
 }
 
 impl Sieve<'_> {
+    /// Whether the file is one of a wanted version, noting its version either way. The same
+    /// answer as `keep(filename).is_some()`, parsing each version only once.
+    fn wants(&mut self, filename: &str) -> bool {
+        let Some(text) = DistFilename::version_text(filename, self.name) else {
+            return self.keep(filename).is_some();
+        };
+        if let Some(&wanted) = self.seen.get(text) {
+            return wanted;
+        }
+        let wanted = match Version::from_str(text) {
+            Ok(version) => {
+                let wanted = (self.wanted)(&version);
+                self.versions.insert(version);
+                wanted
+            }
+            Err(_) => false,
+        };
+        self.seen.insert(text.to_owned(), wanted);
+        wanted
+    }
+
     fn keep(&mut self, filename: &str) -> Option<DistFilename> {
         let dist = DistFilename::parse(filename, self.name)?;
         let wanted = (self.wanted)(dist.version());
@@ -255,6 +280,7 @@ impl Index {
             name,
             wanted,
             versions: BTreeSet::new(),
+            seen: HashMap::new(),
         };
         match &self.sources[source] {
             Source::Index(url) => self.index_project(source, url, sieve),
@@ -278,7 +304,7 @@ impl Index {
             return Ok(None);
         };
         let format = PageFormat::detect(page.meta.content_type.as_deref(), &page.body);
-        let mut keep = |filename: &str| sieve.keep(filename).is_some();
+        let mut keep = |filename: &str| sieve.wants(filename);
         let parsed =
             Page::parse(&page.body, format, &mut keep).map_err(|source| IndexError::Page {
                 url: url.clone(),
