@@ -25,12 +25,14 @@
 //! more than writing its bytes, and a `fsync` per entry cost more than the whole network
 //! phase. So entries go into flat directories made once per run, each to a temporary file
 //! renamed into place without `fsync`: a reader never sees half an entry, and one a crash cut
-//! short fails its length check and reads as a miss. (A background writer thread was tried:
-//! no faster against the public index, slower when the index is fast, and more code.)
+//! short fails its length check and reads as a miss. Pages are written by a thread of their
+//! own, with at most 16 MiB queued for it, so the requests still in flight never wait on the
+//! disk unless it falls that far behind.
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -64,15 +66,59 @@ pub struct Cache {
     /// Pages are written on a thread of their own, so that writing a run's pages (a hundred
     /// megabytes for the OpenStack pins) overlaps with the requests still in flight.
     writer: Mutex<Option<PageWriter>>,
-    /// Pages handed to the writer and not yet on disk: reading one waits for the writer.
-    pending: std::sync::Arc<Mutex<std::collections::HashSet<PathBuf>>>,
+    /// Pages handed to the writer and not yet on disk, and their bytes.
+    pending: Arc<Pending>,
 }
 
 /// The thread that writes pages, and the channel to it.
 #[derive(Debug)]
 struct PageWriter {
-    jobs: std::sync::mpsc::SyncSender<PageJob>,
+    jobs: std::sync::mpsc::Sender<PageJob>,
     thread: std::thread::JoinHandle<()>,
+}
+
+/// Bytes queued for the writer are bounded, so that a slow disk holds the run back rather
+/// than letting pages pile up in memory; the bound is in bytes because pages run from a
+/// kilobyte to several megabytes. Workers that find the queue full wait here, not on a lock
+/// another worker holds: with a bound of four pages and the writer's lock held while waiting,
+/// a cold lock of 575 pins had 20 requests in flight of 64.
+const QUEUED_BYTES: u64 = 16 << 20;
+
+/// The pages queued for the writer: their paths (reading one waits for the writer) and bytes.
+#[derive(Debug, Default)]
+struct Pending {
+    queue: Mutex<PendingQueue>,
+    drained: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct PendingQueue {
+    paths: HashSet<PathBuf>,
+    bytes: u64,
+}
+
+impl Pending {
+    /// Waits until `bytes` more fit (or nothing is queued), then counts them in.
+    fn admit(&self, path: &Path, bytes: u64) {
+        let mut queue = lock(&self.queue);
+        while queue.bytes > 0 && queue.bytes + bytes > QUEUED_BYTES {
+            queue = self.drained.wait(queue).unwrap_or_else(|e| e.into_inner());
+        }
+        queue.bytes += bytes;
+        queue.paths.insert(path.to_owned());
+    }
+
+    /// Counts a written page out.
+    fn done(&self, path: &Path, bytes: u64) {
+        let mut queue = lock(&self.queue);
+        queue.bytes -= bytes;
+        queue.paths.remove(path);
+        self.drained.notify_all();
+    }
+
+    fn contains(&self, path: &Path) -> bool {
+        lock(&self.queue).paths.contains(path)
+    }
 }
 
 /// One page to write: its path, its metadata line, its body.
@@ -84,6 +130,10 @@ struct PageJob {
 }
 
 impl PageJob {
+    fn bytes(&self) -> u64 {
+        (self.meta.len() + self.body.len()) as u64
+    }
+
     /// Writes the entry: the digest of the rest, the metadata line, the body. Failures are
     /// ignored: the cache is an optimisation.
     fn write(self) {
@@ -231,7 +281,7 @@ impl Cache {
             return None;
         }
         let path = self.entry_path(PAGES, url)?;
-        if lock(&self.pending).contains(&path) {
+        if self.pending.contains(&path) {
             self.flush();
         }
         let mut reader = BufReader::new(fs_err::File::open(&path).ok()?);
@@ -278,30 +328,33 @@ impl Cache {
             meta,
             body: page.body.clone(),
         };
-        lock(&self.pending).insert(job.path.clone());
-        let mut writer = lock(&self.writer);
-        let writer = writer.get_or_insert_with(|| {
-            // A few pages in the queue at most: a slow disk holds the run back rather than
-            // letting pages pile up in memory.
-            let (jobs, queue) = std::sync::mpsc::sync_channel::<PageJob>(4);
-            let pending = std::sync::Arc::clone(&self.pending);
-            let thread = std::thread::Builder::new()
-                .name("pinguard-cache".into())
-                .spawn(move || {
-                    for job in queue {
-                        let path = job.path.clone();
-                        job.write();
-                        lock(&pending).remove(&path);
-                    }
-                })
-                .expect("a thread can be started");
-            PageWriter { jobs, thread }
-        });
-        if let Err(std::sync::mpsc::SendError(job)) = writer.jobs.send(job) {
-            let path = job.path.clone();
+        self.pending.admit(&job.path, job.bytes());
+        let jobs = lock(&self.writer)
+            .get_or_insert_with(|| self.start_writer())
+            .jobs
+            .clone();
+        if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
+            let (path, bytes) = (job.path.clone(), job.bytes());
             job.write();
-            lock(&self.pending).remove(&path);
+            self.pending.done(&path, bytes);
         }
+    }
+
+    /// Starts the thread that writes pages.
+    fn start_writer(&self) -> PageWriter {
+        let (jobs, queue) = std::sync::mpsc::channel::<PageJob>();
+        let pending = Arc::clone(&self.pending);
+        let thread = std::thread::Builder::new()
+            .name("pinguard-cache".into())
+            .spawn(move || {
+                for job in queue {
+                    let (path, bytes) = (job.path.clone(), job.bytes());
+                    job.write();
+                    pending.done(&path, bytes);
+                }
+            })
+            .expect("a thread can be started");
+        PageWriter { jobs, thread }
     }
 
     /// Waits until every page handed to [`Cache::write_page`] is on disk.
@@ -413,6 +466,19 @@ mod tests {
                 ..PageMeta::default()
             },
             body: bytes::Bytes::from_static(body),
+        }
+    }
+
+    #[test]
+    fn a_page_larger_than_the_queue_bound_is_still_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().into(), CacheMode::Offline);
+        let body: &'static [u8] = Box::leak(vec![b'x'; (QUEUED_BYTES + 1) as usize].into());
+        for url in ["https://i/big/", "https://i/big-too/"] {
+            cache.write_page(&page(url, body));
+        }
+        for url in ["https://i/big/", "https://i/big-too/"] {
+            assert_eq!(cache.read_page(url).unwrap().body.len(), body.len());
         }
     }
 
