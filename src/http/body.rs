@@ -172,7 +172,10 @@ impl Body {
 
     /// The whole decoded body, refused (and nothing of it kept) when it passes `limit` bytes.
     pub fn read_all(&mut self, limit: ByteSize) -> Result<Vec<u8>, BodyError> {
-        let mut bytes = Vec::new();
+        // Sized from `Content-Length` (never past the limit) when the server gives one, rather
+        // than grown by doubling and copying.
+        let announced = self.response.content_length().unwrap_or(0).min(limit.0);
+        let mut bytes = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
         let mut bounded = Read::take(&mut *self, limit.0.saturating_add(1));
         if let Err(error) = bounded.read_to_end(&mut bytes) {
             return Err(self.failure(error));
