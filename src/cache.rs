@@ -4,14 +4,16 @@
 //! `pinguard`), versioned so a format change never misreads old entries:
 //!
 //! ```text
-//! pages-v2/<sha256 of the URL without credentials>     digest line, metadata line (JSON), body
+//! pages-v3/<sha256 of the URL without credentials>     CRC-32 line, metadata line (JSON), body
 //! digests-v2/<sha256 of the file URL>                  digest line, JSON {"url", "sha256", "size"}
 //! ```
 //!
-//! The first line of every entry is the sha256 of the rest. An entry that does not match it
-//! (edited in place, or damaged) is a miss, with a warning ([`Cache::take_warnings`]): online
-//! the page is fetched and the file hashed again; `--offline` the pin fails. The digest is no
-//! defence against someone who can also rewrite it: the cache is an accelerator, never a
+//! The first line of every entry is a checksum of the rest: CRC-32 for pages (a hundred
+//! megabytes in a cold lock, where sha256 was a tenth of the CPU time), sha256 for digests.
+//! An entry that does not match it (edited in place, or damaged) is a miss, with a warning
+//! ([`Cache::take_warnings`]): online the page is fetched and the file hashed again;
+//! `--offline` the pin fails. The checksum is no defence against someone who can also
+//! rewrite it, and is not meant to be: the cache is an accelerator, never a
 //! trust anchor. Locks hold the digests that are trusted, and files leaving the file store
 //! are hashed again.
 //!
@@ -38,7 +40,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{Durability, write_with};
-use crate::digest::{Hasher, Sha256};
+use crate::digest::Sha256;
 
 /// How the cache may be used for one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +53,7 @@ pub enum CacheMode {
     Offline,
 }
 
-const PAGES: &str = "pages-v2";
+const PAGES: &str = "pages-v3";
 const DIGESTS: &str = "digests-v2";
 
 /// The cache. `root == None` disables it (`--no-cache`).
@@ -137,12 +139,9 @@ impl PageJob {
     /// Writes the entry: the digest of the rest, the metadata line, the body. Failures are
     /// ignored: the cache is an optimisation.
     fn write(self) {
-        let mut hasher = Hasher::new();
-        hasher.update(self.meta.as_bytes());
-        hasher.update(&self.body);
-        let digest = hasher.finish().0;
+        let checksum = page_checksum(self.meta.as_bytes(), &self.body);
         let _ = write_with(&self.path, Durability::Unsynced, |file| {
-            writeln!(file, "{digest}")?;
+            writeln!(file, "{checksum:08x}")?;
             file.write_all(self.meta.as_bytes())?;
             file.write_all(&self.body)
         });
@@ -285,7 +284,7 @@ impl Cache {
             self.flush();
         }
         let mut reader = BufReader::new(fs_err::File::open(&path).ok()?);
-        let expected = read_digest_line(&mut reader)?;
+        let expected = read_checksum_line(&mut reader)?;
         let mut line = String::new();
         reader.read_line(&mut line).ok()?;
         let meta: PageMeta = serde_json::from_str(&line).ok()?;
@@ -298,10 +297,7 @@ impl Cache {
         if body.len() as u64 != meta.len {
             return None;
         }
-        let mut hasher = Hasher::new();
-        hasher.update(line.as_bytes());
-        hasher.update(&body);
-        if hasher.finish().0 != expected {
+        if page_checksum(line.as_bytes(), &body) != expected {
             self.warn_damaged(&path, url);
             return None;
         }
@@ -420,7 +416,7 @@ impl Cache {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(format!(
-                "ignoring the cache entry {} for {shown}: it does not match its digest \
+                "ignoring the cache entry {} for {shown}: it does not match its checksum \
                  (edited or damaged)",
                 path.display()
             ));
@@ -436,6 +432,24 @@ impl Drop for Cache {
 /// Locks a mutex, taking its value even when a thread panicked holding it.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The checksum of a page entry: CRC-32 of its metadata line and body. A check against
+/// damage, as the cache is no trust anchor; sha256 of a cold lock's 100 MB of pages was a
+/// tenth of its CPU time.
+fn page_checksum(meta: &[u8], body: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(meta);
+    hasher.update(body);
+    hasher.finalize()
+}
+
+/// The checksum line a page entry starts with; `None` when there is none (a miss).
+fn read_checksum_line(reader: &mut impl BufRead) -> Option<u32> {
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let hex = line.strip_suffix('\n')?;
+    (hex.len() == 8).then(|| u32::from_str_radix(hex, 16).ok())?
 }
 
 /// The digest line an entry starts with; `None` when there is none (a miss).

@@ -105,7 +105,7 @@ fn a_cached_page_edited_in_place_is_fetched_again() {
         shown(&run.stderr, dir.path(), &index),
         format!(
             "\
-warning: ignoring the cache entry [CACHE]/pages-v2/{} for http://[INDEX]/simple/alpha/: it does not match its digest (edited or damaged)
+warning: ignoring the cache entry [CACHE]/pages-v3/{} for http://[INDEX]/simple/alpha/: it does not match its checksum (edited or damaged)
 Locked 1 pin (1 file) into pylock.again.toml: 0 unchanged, 1 project queried
 ",
             page.file_name().unwrap().to_string_lossy()
@@ -140,7 +140,7 @@ fn an_edited_computed_digest_is_not_used_even_offline() {
         shown(&run.stderr, dir.path(), &index),
         format!(
             "\
-warning: ignoring the cache entry [CACHE]/digests-v2/{} for http://[INDEX]/files/{WHEEL}: it does not match its digest (edited or damaged)
+warning: ignoring the cache entry [CACHE]/digests-v2/{} for http://[INDEX]/files/{WHEEL}: it does not match its checksum (edited or damaged)
 error: alpha===1.0 (upper-constraints.txt:1): cannot hash `{WHEEL}`: http://[INDEX]/files/{WHEEL} is not available offline
 error: 1 of 1 pins cannot be locked; nothing was written
 ",
