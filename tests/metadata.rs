@@ -178,8 +178,10 @@ fn a_wheel_with_two_dist_info_dirs_gives_its_own() {
 // Sdists
 // ---------------------------------------------------------------------------
 
+/// `PKG-INFO` is read from either format; `requires.txt` only when `PKG-INFO` lists no
+/// dependencies, the one case where it is used (older setuptools wrote them there alone).
 #[test]
-fn sdists_give_pkg_info_and_requires_txt_in_both_formats() {
+fn sdists_give_pkg_info_and_requires_txt_only_when_pkg_info_lists_nothing() {
     for format in [SdistFormat::TarGz, SdistFormat::Zip] {
         let builder = SdistBuilder::new("oslo.config", "10.7.0")
             .format(format)
@@ -196,6 +198,14 @@ fn sdists_give_pkg_info_and_requires_txt_in_both_formats() {
                 .unwrap()
                 .dependencies_are_static()
         );
+        assert_eq!(found.requires_txt, None, "{format:?}");
+
+        let builder = SdistBuilder::new("oslo.config", "10.7.0")
+            .format(format)
+            .egg_info_requires(["pbr>=2"])
+            .egg_info_section("yaml", ["PyYAML>=5.1"]);
+        let found = sdist_metadata(&builder.build(), &sdist).unwrap();
+        assert!(found.pkg_info.is_some(), "{format:?}");
         let requires = found.requires_txt.expect("requires.txt");
         assert_eq!(Some(&requires), builder.egg_info_requires_txt().as_ref());
         let parsed = requires_txt::parse(&requires);

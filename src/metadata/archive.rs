@@ -150,13 +150,15 @@ pub struct SdistMetadata {
     /// `<top>/PKG-INFO`, the sdist's core metadata.
     pub pkg_info: Option<Vec<u8>>,
     /// `<top>/…/*.egg-info/requires.txt` (decoded lossily): the one of the sdist's project
-    /// when several exist, then the shallowest.
+    /// when several exist, then the shallowest. Only when `PKG-INFO` lists no dependencies
+    /// (older setuptools wrote them to `requires.txt` alone): otherwise `None`.
     pub requires_txt: Option<String>,
 }
 
 /// Reads `PKG-INFO` and `*.egg-info/requires.txt` out of a whole sdist, of any format the
-/// index serves (`.tar.gz`, `.tgz`, `.tar.bz2`, `.tar.xz`, `.tar`, `.zip`). Neither file being
-/// present is not an error: both fields are then `None`.
+/// index serves (`.tar.gz`, `.tgz`, `.tar.bz2`, `.tar.xz`, `.tar`, `.zip`), stopping at a
+/// `PKG-INFO` that lists dependencies. Neither file being present is not an error: both
+/// fields are then `None`.
 pub fn sdist_metadata(bytes: &[u8], sdist: &SdistFilename) -> Result<SdistMetadata, MetadataError> {
     let file = sdist_file_name(sdist);
     let mut finder = SdistFinder::new(&sdist.name);
@@ -164,10 +166,12 @@ pub fn sdist_metadata(bytes: &[u8], sdist: &SdistFilename) -> Result<SdistMetada
         Some(reader) => read_tar(reader, &file, &mut finder)?,
         None => read_zip(bytes, &file, &mut finder)?,
     }
+    let fallback = !finder.is_done();
     Ok(SdistMetadata {
         pkg_info: finder.pkg_info,
         requires_txt: finder
             .requires_txt
+            .filter(|_| fallback)
             .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned()),
     })
 }
@@ -238,6 +242,16 @@ impl<'a> SdistFinder<'a> {
             Wanted::RequiresTxt(rank) => self.requires_txt = Some((rank, bytes)),
         }
     }
+
+    /// Whether the rest of the archive can change nothing: a `PKG-INFO` that lists
+    /// dependencies is used whatever `requires.txt` says, so the walk stops there rather than
+    /// inflating the rest (salt's sdist is 14.7 MB compressed).
+    fn is_done(&self) -> bool {
+        self.pkg_info.as_deref().is_some_and(|bytes| {
+            super::CoreMetadata::parse(bytes)
+                .is_ok_and(|metadata| !metadata.requires_dist.is_empty())
+        })
+    }
 }
 
 /// The normal components of a member path (`./a/b` is `a/b`); `None` for paths that leave
@@ -277,6 +291,9 @@ fn read_tar(reader: impl Read, file: &str, finder: &mut SdistFinder) -> Result<(
             ReadLimited::Io(e) => tar_error(e),
         })?;
         finder.found(wanted, bytes);
+        if finder.is_done() {
+            break;
+        }
     }
     Ok(())
 }
@@ -309,6 +326,9 @@ fn read_zip(bytes: &[u8], file: &str, finder: &mut SdistFinder) -> Result<(), Me
             ReadLimited::Io(e) => zip_error(zip::result::ZipError::Io(e)),
         })?;
         finder.found(wanted, bytes);
+        if finder.is_done() {
+            break;
+        }
     }
     Ok(())
 }
