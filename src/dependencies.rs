@@ -31,6 +31,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pep440_rs::VersionSpecifiers;
+use pep508_rs::PackageName;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{Durability, write_with};
@@ -258,17 +259,34 @@ impl<'a> DependencyReader<'a> {
     /// metadata requests share the connection with the pages still arriving instead of
     /// waiting for the last of them.
     ///
-    /// `advertised` says what the index page said of a file's `.metadata` companion.
-    pub fn read_ahead(&self, package: &Package, advertised: &dyn Fn(&str) -> Option<Advertised>) {
+    /// `advertised` says what the index page said of a file's `.metadata` companion. Returns
+    /// the projects the package depends on without an extra, for the caller to look ahead.
+    pub fn read_ahead(
+        &self,
+        package: &Package,
+        advertised: &dyn Fn(&str) -> Option<Advertised>,
+    ) -> Vec<PackageName> {
         let Some(file) = source_file(package) else {
-            return;
+            return Vec::new();
         };
         let key = (file.sha256, file.name.clone());
         let result = self.read_now(package, advertised);
+        let names = result.as_ref().map_or_else(
+            |_| Vec::new(),
+            |read| {
+                let unconditional = |d: &&Dependency| {
+                    !d.marker_text()
+                        .is_some_and(|marker| marker.contains("extra"))
+                };
+                let dependencies = read.requires_dist.iter().filter(unconditional);
+                dependencies.map(|d| d.requirement.name.clone()).collect()
+            },
+        );
         self.ahead
             .lock()
             .expect("no thread panics holding the read-ahead map")
             .insert(key, result);
+        names
     }
 
     /// The dependencies of `package`: the answer read ahead for the same file, else read now.

@@ -1677,6 +1677,63 @@ fn dependencies_read_while_locking_come_from_the_file_the_trimmed_lock_keeps() {
     assert!(!trace.contains("s3cret"), "{trace}");
 }
 
+/// The page of a dependency no pin covers is fetched as soon as its dependent's metadata is
+/// read, while other pages are still awaited, not in a round of its own after the lock is
+/// made; once, and never for a dependency only an extra brings in.
+#[test]
+fn a_dependency_no_pin_covers_is_looked_up_while_the_lock_is_made() {
+    let app =
+        WheelBuilder::new("app", "1.0").requires_dist(["tomli>=1", "docs-only; extra == \"docs\""]);
+    let slow = WheelBuilder::new("slow", "1.0");
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(&app))
+        .file(DistFile::wheel(&slow))
+        .file(DistFile::wheel(&WheelBuilder::new("tomli", "2.2.1")))
+        .file(DistFile::wheel(&WheelBuilder::new("docs-only", "1.0")))
+        .start();
+    let delay = Fault::Delay(std::time::Duration::from_millis(500));
+    index.site().fault("/simple/slow/", delay, Fires::ONCE);
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "app===1.0\nslow===1.0\n",
+    );
+    let run = lock(dir.path(), &index, &ONE_TARGET);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "\
+warning: the lock's dependencies do not hold together on CPython 3.12 on manylinux_2_28_x86_64:
+  dependencies no pin covers:
+    tomli: app==1.0 requires tomli>=1, and no pin covers it
+help: add these lines to upper-constraints.txt, or lock with --add-missing to add them to the lock:
+  tomli===2.2.1
+Locked 2 pins (2 files) into pylock.toml: 0 unchanged, 2 projects queried
+"
+    );
+    let asked: Vec<String> = index
+        .all_requests()
+        .iter()
+        .map(|r| r.path_only().to_owned())
+        .collect();
+    let at = |path: &str| asked.iter().position(|p| p.as_str() == path);
+    let slow_wheel = format!("/files/{}", slow.filename());
+    let (Some(tomli), Some(slow)) = (at("/simple/tomli/"), at(&slow_wheel)) else {
+        panic!("{asked:#?}");
+    };
+    assert!(
+        tomli < slow,
+        "asked for after the slow page answered: {asked:#?}"
+    );
+    assert_eq!(
+        asked.iter().filter(|p| *p == "/simple/tomli/").count(),
+        1,
+        "{asked:#?}"
+    );
+    assert_eq!(at("/simple/docs-only/"), None, "{asked:#?}");
+}
+
 /// A `.metadata` file the page advertises is read first, and held to the digest the page
 /// gave: other bytes fail the lock, naming both digests, and nothing is written.
 #[test]

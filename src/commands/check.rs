@@ -85,7 +85,9 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
                 &options,
                 Purpose::Check,
                 reporter,
-                &|package, project| read_ahead(&reader, package, project, &[]),
+                &|package, project| {
+                    read_ahead(&reader, package, project, &[]);
+                },
             ) {
                 Ok(outcome) => outcome,
                 Err(status) => return Ok(status),

@@ -1,12 +1,13 @@
 //! `pinguard lock`: constraints file → pylock.toml (or hashed requirements/constraints).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use pep440_rs::{Version, VersionSpecifier};
+use pep508_rs::PackageName;
 
 use crate::atomic;
 use crate::cache::Cache;
@@ -226,9 +227,24 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         settings.network.cache_dir.as_deref(),
         lock_dir.as_deref().unwrap_or(Path::new(".")),
     );
+    let context = Completion {
+        prepared: &prepared,
+        settings: &settings,
+        trim_to: &targets,
+        previous: previous.as_ref(),
+        lock_dir: lock_dir.as_deref(),
+        reader: &reader,
+        reporter,
+    };
+    let pinned: HashSet<PackageName> = prepared
+        .requirements
+        .pins
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
     let read_ahead = |package: &Package, project: &Project| {
         if settings.dependencies.is_some() {
-            read_ahead(&reader, package, project, &targets);
+            read_and_look_ahead(&context, &pinned, package, project);
         }
     };
     let outcome = match run_locker(
@@ -244,15 +260,6 @@ pub fn run(args: LockArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     };
     let counts = (outcome.reused, outcome.queried);
     let mut lock: Lock = outcome.lock;
-    let context = Completion {
-        prepared: &prepared,
-        settings: &settings,
-        trim_to: &targets,
-        previous: previous.as_ref(),
-        lock_dir: lock_dir.as_deref(),
-        reader: &reader,
-        reporter,
-    };
     if let Err(status) = complete(&mut lock, &context) {
         return Ok(status);
     }
@@ -627,20 +634,39 @@ struct Completion<'a> {
 /// Reads `package`'s dependencies while the rest of the lock is made, from the file that
 /// recording them will pick: the one kept when the package is trimmed to `targets`. What
 /// `project`'s page said of `.metadata` files decides whether one is asked for first.
+/// Returns the projects it depends on without an extra.
 pub(super) fn read_ahead(
     reader: &DependencyReader<'_>,
     package: &Package,
     project: &Project,
     targets: &[Target],
-) {
+) -> Vec<PackageName> {
     let mut package = package.clone();
-    if crate::lock::trim::trim_package(&mut package, targets) {
-        let advertised = |name: &str| {
-            let file = project.files.iter().find(|f| f.page.filename == name)?;
-            file.page.core_metadata.clone()
-        };
-        reader.read_ahead(&package, &advertised);
+    if !crate::lock::trim::trim_package(&mut package, targets) {
+        return Vec::new();
     }
+    let advertised = |name: &str| {
+        let file = project.files.iter().find(|f| f.page.filename == name)?;
+        file.page.core_metadata.clone()
+    };
+    reader.read_ahead(&package, &advertised)
+}
+
+/// Reads ahead as [`read_ahead`] does, and fetches the pages of the dependencies no pin
+/// covers, which the review (or `--add-missing`) will look up once the lock is made.
+fn read_and_look_ahead(
+    context: &Completion<'_>,
+    pinned: &HashSet<PackageName>,
+    package: &Package,
+    project: &Project,
+) {
+    use rayon::prelude::*;
+    let mut names = read_ahead(context.reader, package, project, context.trim_to);
+    names.retain(|name| !pinned.contains(name));
+    // On the locker's pool, so that the many a package such as salt needs go out at once.
+    names
+        .par_iter()
+        .for_each(|name| context.prepared.index.prefetch(name));
 }
 
 /// The Python versions a lock made without `--python` is reviewed for: CPython releases
@@ -914,8 +940,11 @@ fn add_missing(
             lock_dir: context.lock_dir.map(Path::to_owned),
         };
         let progress = Progress::new(reporter.verbosity() == crate::report::Verbosity::Quiet);
+        let pinned: HashSet<PackageName> = (lock.packages.iter().map(|p| p.name.clone()))
+            .chain(pins.iter().map(|p| p.name.clone()))
+            .collect();
         let read_ahead = |package: &Package, project: &Project| {
-            read_ahead(context.reader, package, project, context.trim_to)
+            read_and_look_ahead(context, &pinned, package, project);
         };
         let mut added = match locker::lock(
             &pins,

@@ -13,10 +13,10 @@
 
 pub mod simple;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pep440_rs::Version;
 use pep508_rs::PackageName;
@@ -212,6 +212,21 @@ pub struct Index {
     sources: Vec<Source>,
     /// Find-links pages are read once per run, whatever the number of projects.
     link_pages: Vec<OnceLock<Result<Arc<LinkPage>, Arc<IndexError>>>>,
+    /// Pages fetched before they were asked for ([`Index::prefetch`]).
+    ahead: Mutex<Ahead>,
+}
+
+/// The most page bytes [`Index::prefetch`] holds at once: past it, pages are fetched when
+/// asked for, as without prefetching.
+const AHEAD_BYTES: usize = 32 << 20;
+
+/// Pages fetched ahead, by URL (without credentials), until a lookup takes them; `None` for
+/// a source that does not have the project. The projects asked for, so each is fetched once.
+#[derive(Debug, Default)]
+struct Ahead {
+    pages: HashMap<String, Option<CachedPage>>,
+    projects: HashSet<PackageName>,
+    bytes: usize,
 }
 
 /// A find-links page or directory: every file name and its location.
@@ -229,6 +244,57 @@ impl Index {
             cache,
             sources,
             link_pages,
+            ahead: Mutex::default(),
+        }
+    }
+
+    /// Fetches `name`'s page now, on this thread, so that a later [`Index::project`] for it
+    /// finds the page without asking the network: dependencies no pin covers are looked up
+    /// only once the lock is made, and asking for them then was a round of requests of its
+    /// own. Once per project; nothing when the pages held ahead already pass 32 MiB. An error
+    /// is left for the later lookup to meet and report.
+    pub fn prefetch(&self, name: &PackageName) {
+        {
+            let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+            if ahead.bytes >= AHEAD_BYTES || !ahead.projects.insert(name.clone()) {
+                return;
+            }
+        }
+        for source in &self.sources {
+            let Source::Index(index) = source else {
+                continue;
+            };
+            let Ok(url) = index.join(&format!("{name}/")) else {
+                return;
+            };
+            let Ok(page) = self.fetch_page(&url) else {
+                return;
+            };
+            let found = page.is_some();
+            let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+            ahead.bytes += page.as_ref().map_or(0, |p| p.body.len());
+            ahead
+                .pages
+                .insert(url.without_credentials().to_string(), page);
+            if found {
+                return;
+            }
+        }
+    }
+
+    /// The page at `url`: the one fetched ahead, taken, else fetched now.
+    fn page(&self, url: &SafeUrl) -> Result<Option<CachedPage>, IndexError> {
+        let key = url.without_credentials().to_string();
+        let taken = {
+            let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+            let taken = ahead.pages.remove(&key);
+            let held = taken.as_ref().and_then(Option::as_ref);
+            ahead.bytes -= held.map_or(0, |p| p.body.len());
+            taken
+        };
+        match taken {
+            Some(page) => Ok(page),
+            None => self.fetch_page(url),
         }
     }
 
@@ -300,7 +366,7 @@ impl Index {
                 url: index.clone(),
                 source: PageError::Url(e),
             })?;
-        let Some(page) = self.fetch_page(&url)? else {
+        let Some(page) = self.page(&url)? else {
             return Ok(None);
         };
         let format = PageFormat::detect(page.meta.content_type.as_deref(), &page.body);
