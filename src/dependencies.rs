@@ -25,7 +25,7 @@
 //! (`metadata-v1/<sha256>` under the cache root).
 
 use std::collections::HashMap;
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,13 +35,13 @@ use pep508_rs::PackageName;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{Durability, write_with};
-use crate::digest::Sha256;
-use crate::filename::{DistFilename, WheelFilename};
-use crate::http::{ByteSize, HttpClient};
+use crate::digest::{HashingReader, Sha256};
+use crate::filename::{DistFilename, SdistExtension, SdistFilename, WheelFilename};
+use crate::http::{BodyError, ByteSize, HttpClient, HttpError};
 use crate::index::simple::CoreMetadata as Advertised;
 use crate::lock::{EntryLocation, FileEntry, Package, RecordedDependencies};
 use crate::marker::Dependency;
-use crate::metadata::{self, CoreMetadata, MetadataError, requires_txt};
+use crate::metadata::{self, CoreMetadata, MetadataError, SdistMetadata, requires_txt};
 use crate::safe_url::SafeUrl;
 
 /// Where dependencies were read, which says how far they can be trusted.
@@ -375,14 +375,7 @@ impl<'a> DependencyReader<'a> {
     pub fn locked_bytes(&self, entry: &FileEntry) -> Result<Vec<u8>, DependencyError> {
         let bytes = match &entry.location {
             EntryLocation::Url(url) => {
-                let url = SafeUrl::parse(url).map_err(|e| DependencyError::Metadata {
-                    file: entry.name.clone(),
-                    source: Box::new(MetadataError::InvalidField {
-                        field: "url",
-                        value: url.clone(),
-                        reason: e.to_string(),
-                    }),
-                })?;
+                let url = entry_url(entry, url)?;
                 self.stats.whole_files.fetch_add(1, Ordering::Relaxed);
                 // The whole file is held in memory: no more than its locked size, or than
                 // any body pinguard reads when the lock has no size.
@@ -410,6 +403,48 @@ impl<'a> DependencyReader<'a> {
             });
         }
         Ok(bytes)
+    }
+
+    /// The metadata files of a tar sdist at a URL, read as it downloads and hashed on the way:
+    /// the file is never held whole (salt's is 14.7 MB), and what was read counts only once
+    /// the whole file matches the lock. `None` for other sdists, which are read whole.
+    fn streamed_sdist(
+        &self,
+        entry: &FileEntry,
+        sdist: &SdistFilename,
+    ) -> Result<Option<SdistMetadata>, DependencyError> {
+        let EntryLocation::Url(url) = &entry.location else {
+            return Ok(None);
+        };
+        if sdist.extension == SdistExtension::Zip {
+            return Ok(None);
+        }
+        let url = entry_url(entry, url)?;
+        self.stats.whole_files.fetch_add(1, Ordering::Relaxed);
+        let limit = ByteSize(entry.size.unwrap_or(0)).max(self.http.max_body());
+        let (found, (computed, size)) = self
+            .http
+            .get_body(&url, &Default::default(), |body| {
+                body.require_success()?;
+                let mut hashing = HashingReader::new(Read::take(&mut *body, limit.0 + 1));
+                let found = metadata::tar_sdist_metadata(&mut hashing, sdist);
+                let digest = hashing.finish().map_err(|e| body.failure(e))?;
+                if digest.1 > limit.0 {
+                    let url = url.clone();
+                    return Err(BodyError::Fatal(HttpError::TooLarge { url, limit }));
+                }
+                Ok((found, digest))
+            })
+            .map_err(|e: HttpError| metadata_error(entry, e.into()))?;
+        self.stats.bytes.fetch_add(size, Ordering::Relaxed);
+        if computed != entry.sha256 {
+            return Err(DependencyError::Drift {
+                file: entry.name.clone(),
+                expected: entry.sha256,
+                computed,
+            });
+        }
+        found.transpose().map_err(|e| metadata_error(entry, e))
     }
 
     fn wheel_record(
@@ -490,9 +525,13 @@ impl<'a> DependencyReader<'a> {
         else {
             return Err(DependencyError::NoFile);
         };
-        let bytes = self.locked_bytes(entry)?;
-        let found =
-            metadata::sdist_metadata(&bytes, &sdist).map_err(|e| metadata_error(entry, e))?;
+        let found = match self.streamed_sdist(entry, &sdist)? {
+            Some(found) => found,
+            None => {
+                let bytes = self.locked_bytes(entry)?;
+                metadata::sdist_metadata(&bytes, &sdist).map_err(|e| metadata_error(entry, e))?
+            }
+        };
         let pkg_info = found
             .pkg_info
             .as_deref()
@@ -548,6 +587,18 @@ impl<'a> DependencyReader<'a> {
         }
         record
     }
+}
+
+/// The URL a lock entry gives, parsed.
+fn entry_url(entry: &FileEntry, url: &str) -> Result<SafeUrl, DependencyError> {
+    SafeUrl::parse(url).map_err(|e| DependencyError::Metadata {
+        file: entry.name.clone(),
+        source: Box::new(MetadataError::InvalidField {
+            field: "url",
+            value: url.to_owned(),
+            reason: e.to_string(),
+        }),
+    })
 }
 
 fn metadata_error(entry: &FileEntry, error: MetadataError) -> DependencyError {

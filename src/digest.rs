@@ -118,6 +118,54 @@ impl Hasher {
     }
 }
 
+/// A reader that hashes what passes through it, and keeps the error its source gave (a
+/// parser reading through it may turn that error into one of its own).
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Hasher,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Hashes what is read from `inner`.
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Hasher::new(),
+            error: None,
+        }
+    }
+
+    /// Reads the rest, then gives the digest and byte count of everything, or the first
+    /// error the source gave.
+    pub fn finish(mut self) -> io::Result<(Sha256, u64)> {
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        if let Err(shown) = io::copy(&mut self, &mut io::sink()) {
+            return Err(self.error.take().unwrap_or(shown));
+        }
+        Ok(self.hasher.finish())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.hasher.update(&buf[..n]);
+                Ok(n)
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => Err(error),
+            Err(error) => {
+                let shown = io::Error::new(error.kind(), error.to_string());
+                self.error.get_or_insert(error);
+                Err(shown)
+            }
+        }
+    }
+}
+
 /// Size of the buffer used when hashing a stream: large enough that syscalls don't dominate.
 const CHUNK: usize = 256 * 1024;
 

@@ -1734,6 +1734,68 @@ Locked 2 pins (2 files) into pylock.toml: 0 unchanged, 2 projects queried
     assert_eq!(at("/simple/docs-only/"), None, "{asked:#?}");
 }
 
+/// An sdist's metadata is read as it downloads, but counts only once the whole file matches
+/// the digest the page gave: other bytes, whatever their PKG-INFO says, fail the lock with
+/// both digests, and nothing is written.
+#[test]
+fn an_sdist_served_with_other_bytes_than_its_page_gave_fails_the_lock() {
+    let sdist = SdistBuilder::new("legacy", "1.0").requires_dist(["six"]);
+    let other = SdistBuilder::new("legacy", "1.0")
+        .requires_dist(["evil"])
+        .build();
+    let index = IndexBuilder::new().file(DistFile::sdist(&sdist)).start();
+    let path = format!("/files/{}", sdist.filename());
+    index
+        .site()
+        .route(&path, support::server::Resource::file(other.clone()));
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "legacy===1.0\n");
+    let run = lock(dir.path(), &index, &ONE_TARGET);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: legacy==1.0: cannot read its dependencies: {file}: the served bytes do not \
+             match the lock (expected sha256:{expected}, computed sha256:{computed})\n\
+             error: the dependencies of 1 package cannot be read; nothing was written\n\
+             help: `--no-dependencies` writes a lock of the hashes alone, without the \
+             dependencies that `install` and `check` use\n",
+            file = sdist.filename(),
+            expected = sha256_hex(&sdist.build()),
+            computed = sha256_hex(&other),
+        )
+    );
+    assert!(!dir.path().join("pylock.toml").exists());
+}
+
+/// A streamed sdist whose download breaks off is read again from the start, as any body is.
+#[test]
+fn an_sdist_whose_download_breaks_off_is_read_again() {
+    let sdist = SdistBuilder::new("legacy", "1.0").requires_dist(["six"]);
+    let index = IndexBuilder::new()
+        .file(DistFile::sdist(&sdist))
+        .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")))
+        .start();
+    let path = format!("/files/{}", sdist.filename());
+    index.site().fault(&path, Fault::Truncate(100), Fires::ONCE);
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "legacy===1.0\nsix===1.17.0\n",
+    );
+    let run = lock(dir.path(), &index, &ONE_TARGET);
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = fs::read_to_string(dir.path().join("pylock.toml")).unwrap();
+    assert!(
+        written.contains("dependencies = [\n    { name = \"six\" },\n]"),
+        "{written}"
+    );
+    let asked = index.all_requests();
+    let times = asked.iter().filter(|r| r.path_only() == path).count();
+    assert_eq!(times, 2, "{asked:#?}");
+}
+
 /// A `.metadata` file the page advertises is read first, and held to the digest the page
 /// gave: other bytes fail the lock, naming both digests, and nothing is written.
 #[test]

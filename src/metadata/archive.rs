@@ -160,32 +160,54 @@ pub struct SdistMetadata {
 /// `PKG-INFO` that lists dependencies. Neither file being present is not an error: both
 /// fields are then `None`.
 pub fn sdist_metadata(bytes: &[u8], sdist: &SdistFilename) -> Result<SdistMetadata, MetadataError> {
+    if let Some(found) = tar_sdist_metadata(bytes, sdist) {
+        return found;
+    }
     let file = sdist_file_name(sdist);
     let mut finder = SdistFinder::new(&sdist.name);
-    match tar_stream(bytes, sdist.extension) {
-        Some(reader) => read_tar(reader, &file, &mut finder)?,
-        None => read_zip(bytes, &file, &mut finder)?,
+    read_zip(bytes, &file, &mut finder)?;
+    Ok(finder.into_metadata())
+}
+
+/// [`sdist_metadata`] of a tar sdist, read from a stream: nothing of it is held but the two
+/// files. `None` for a `.zip`, whose directory is at its end.
+pub fn tar_sdist_metadata(
+    reader: impl Read,
+    sdist: &SdistFilename,
+) -> Option<Result<SdistMetadata, MetadataError>> {
+    let tar = tar_stream(reader, sdist.extension)?;
+    let file = sdist_file_name(sdist);
+    let mut finder = SdistFinder::new(&sdist.name);
+    Some(read_tar(tar, &file, &mut finder).map(|()| finder.into_metadata()))
+}
+
+impl SdistFinder<'_> {
+    /// What was found: `requires.txt` only as the fallback it is.
+    fn into_metadata(self) -> SdistMetadata {
+        let fallback = !self.is_done();
+        SdistMetadata {
+            pkg_info: self.pkg_info,
+            requires_txt: self
+                .requires_txt
+                .filter(|_| fallback)
+                .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned()),
+        }
     }
-    let fallback = !finder.is_done();
-    Ok(SdistMetadata {
-        pkg_info: finder.pkg_info,
-        requires_txt: finder
-            .requires_txt
-            .filter(|_| fallback)
-            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned()),
-    })
 }
 
 /// The uncompressed tar stream of a tar sdist; `None` for a `.zip`.
-pub fn tar_stream(bytes: &[u8], extension: SdistExtension) -> Option<Box<dyn Read + '_>> {
+pub fn tar_stream<'a>(
+    reader: impl Read + 'a,
+    extension: SdistExtension,
+) -> Option<Box<dyn Read + 'a>> {
     Some(match extension {
         // Multi-member gzip streams are valid gzip, and Python's tarfile reads them.
         SdistExtension::TarGz | SdistExtension::Tgz => {
-            Box::new(flate2::read::MultiGzDecoder::new(bytes))
+            Box::new(flate2::read::MultiGzDecoder::new(reader))
         }
-        SdistExtension::TarBz2 => Box::new(bzip2::read::MultiBzDecoder::new(bytes)),
-        SdistExtension::TarXz => Box::new(lzma_rust2::XzReader::new(bytes, true)),
-        SdistExtension::Tar => Box::new(bytes),
+        SdistExtension::TarBz2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
+        SdistExtension::TarXz => Box::new(lzma_rust2::XzReader::new(reader, true)),
+        SdistExtension::Tar => Box::new(reader),
         SdistExtension::Zip => return None,
     })
 }

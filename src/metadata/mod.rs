@@ -28,7 +28,7 @@ use crate::digest::Sha256;
 use crate::http::{HttpClient, HttpError};
 use crate::safe_url::SafeUrl;
 
-pub use self::archive::{SdistMetadata, sdist_metadata, wheel_metadata};
+pub use self::archive::{SdistMetadata, sdist_metadata, tar_sdist_metadata, wheel_metadata};
 pub use self::core::CoreMetadata;
 pub use self::range::{RangeError, RangeReader, RangeStats, wheel_metadata_by_range};
 pub use self::requires_txt::RequiresTxt;
