@@ -17,10 +17,12 @@
 //! ```sh
 //! cargo build --release && pip install uv
 //! cargo run --release --example bench_lock -- --runs 5 --delay-ms 50
-//! cargo run --release --example bench_lock -- --runs 5 --public
+//! cargo run --release --example bench_lock -- --runs 5 --public --uv "$(command -v uv)"
 //! ```
 //!
-//! Wall time and peak memory come from `/usr/bin/time -f '%e %M'`. Each cold pinguard run
+//! Wall time, peak memory and CPU time (user + system) come from `/usr/bin/time`; each
+//! figure is a median of wall and CPU time, with the wall range and the highest peak. Each
+//! cold pinguard run
 //! writes a trace of its requests (`PINGUARD_TRACE_HTTP`), and the **floor** is curl making
 //! exactly those requests (URLs and ranges) right after it, all known up front, 64 at a time
 //! over one HTTP/2 connection: the ratio says how far pinguard is from moving the same bytes
@@ -92,6 +94,9 @@ fn parse_args() -> Options {
 struct Sample {
     seconds: f64,
     kib: u64,
+    /// User and system CPU time: on a machine of two cores, a run that needs more than twice
+    /// the floor's CPU cannot reach the floor however the requests are scheduled.
+    cpu: f64,
 }
 
 fn timed(program: &str, args: &[&str], dir: &Path) -> Sample {
@@ -101,7 +106,7 @@ fn timed(program: &str, args: &[&str], dir: &Path) -> Sample {
 fn timed_with(program: &str, args: &[&str], dir: &Path, env: &[(&str, &Path)]) -> Sample {
     let output = Command::new("/usr/bin/time")
         .arg("-f")
-        .arg("TIMED %e %M")
+        .arg("TIMED %e %M %U %S")
         .arg(program)
         .args(args)
         .envs(env.iter().copied())
@@ -122,9 +127,12 @@ fn timed_with(program: &str, args: &[&str], dir: &Path, env: &[(&str, &Path)]) -
         .find(|l| l.starts_with("TIMED "))
         .expect("time's output");
     let mut fields = line.split_whitespace().skip(1);
+    let mut number = || -> f64 { fields.next().unwrap().parse().unwrap() };
+    let (seconds, kib, user, system) = (number(), number(), number(), number());
     Sample {
-        seconds: fields.next().unwrap().parse().unwrap(),
-        kib: fields.next().unwrap().parse().unwrap(),
+        seconds,
+        kib: kib as u64,
+        cpu: user + system,
     }
 }
 
@@ -133,10 +141,13 @@ fn summary(samples: &[Sample]) -> String {
     seconds.sort_by(f64::total_cmp);
     let median = seconds[seconds.len() / 2];
     let peak = samples.iter().map(|s| s.kib).max().unwrap_or(0);
+    let mut cpu: Vec<f64> = samples.iter().map(|s| s.cpu).collect();
+    cpu.sort_by(f64::total_cmp);
     format!(
-        "median {median:.2} s (min {:.2}, max {:.2}), peak {:.0} MiB",
+        "median {median:.2} s (min {:.2}, max {:.2}), cpu {:.2} s, peak {:.0} MiB",
         seconds[0],
         seconds[seconds.len() - 1],
+        cpu[cpu.len() / 2],
         peak as f64 / 1024.0
     )
 }
