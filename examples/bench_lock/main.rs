@@ -81,7 +81,14 @@ fn parse_args() -> Options {
             "--snapshot" => options.snapshot = value().into(),
             "--constraints" => options.constraints = value().into(),
             "--pinguard" => options.pinguard = value().into(),
-            "--uv" => options.uv = value(),
+            // Commands run in a scratch directory: a relative path is made absolute here.
+            "--uv" => {
+                let uv = value();
+                options.uv = match std::path::absolute(&uv) {
+                    Ok(path) if uv.contains('/') => path.display().to_string(),
+                    _ => uv,
+                };
+            }
             "--public" => options.public = true,
             other => panic!("unknown argument {other}"),
         }
