@@ -1,7 +1,8 @@
 //! The on-disk cache: index pages, and digests pinguard had to compute itself.
 //!
 //! Layout under the cache root (`PINGUARD_CACHE_DIR`, default the user cache dir +
-//! `pinguard`), versioned so a format change never misreads old entries:
+//! `pinguard`), versioned so a format change never misreads old entries (the buckets of
+//! earlier formats are removed by the first run that writes pages):
 //!
 //! ```text
 //! pages-v3/<sha256 of the URL without credentials>     CRC-32 line, metadata line (JSON), body
@@ -54,6 +55,10 @@ pub enum CacheMode {
 }
 
 const PAGES: &str = "pages-v3";
+
+/// Buckets of earlier formats that nothing reads any more: removed by the first run that
+/// writes pages, so that an upgrade does not leave a hundred megabytes of dead entries.
+const SUPERSEDED: [&str; 3] = ["pages-v1", "pages-v2", "digests-v1"];
 const DIGESTS: &str = "digests-v2";
 
 /// The cache. `root == None` disables it (`--no-cache`).
@@ -340,6 +345,7 @@ impl Cache {
     fn start_writer(&self) -> PageWriter {
         let (jobs, queue) = std::sync::mpsc::channel::<PageJob>();
         let pending = Arc::clone(&self.pending);
+        let root = self.root.clone();
         let thread = std::thread::Builder::new()
             .name("pinguard-cache".into())
             .spawn(move || {
@@ -347,6 +353,16 @@ impl Cache {
                     let (path, bytes) = (job.path.clone(), job.bytes());
                     job.write();
                     pending.done(&path, bytes);
+                }
+                // After the run's pages: deleting thousands of files first would slow down
+                // creating them (ext4 searches past recently freed inodes).
+                for bucket in root
+                    .iter()
+                    .flat_map(|root| SUPERSEDED.map(|b| root.join(b)))
+                {
+                    if bucket.is_dir() {
+                        let _ = std::fs::remove_dir_all(&bucket);
+                    }
                 }
             })
             .expect("a thread can be started");
@@ -481,6 +497,22 @@ mod tests {
             },
             body: bytes::Bytes::from_static(body),
         }
+    }
+
+    #[test]
+    fn the_buckets_of_earlier_formats_are_removed_once_pages_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("pages-v2");
+        fs_err::create_dir_all(&old).unwrap();
+        fs_err::write(old.join("entry"), "old format").unwrap();
+        let other = dir.path().join("metadata-v1");
+        fs_err::create_dir_all(&other).unwrap();
+        let cache = Cache::new(dir.path().into(), CacheMode::Normal);
+        cache.write_page(&page("https://i/simple/a/", b"{}"));
+        cache.flush();
+        assert!(!old.exists());
+        assert!(other.exists(), "a bucket in use stays");
+        assert!(cache.read_page("https://i/simple/a/").is_some());
     }
 
     #[test]
