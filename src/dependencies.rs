@@ -274,10 +274,8 @@ impl<'a> DependencyReader<'a> {
         let names = result.as_ref().map_or_else(
             |_| Vec::new(),
             |read| {
-                let unconditional = |d: &&Dependency| {
-                    !d.marker_text()
-                        .is_some_and(|marker| marker.contains("extra"))
-                };
+                // Those some environment installs when no extra is asked for.
+                let unconditional = |d: &&Dependency| d.requirement.marker.evaluate_extras(&[]);
                 let dependencies = read.requires_dist.iter().filter(unconditional);
                 dependencies.map(|d| d.requirement.name.clone()).collect()
             },
