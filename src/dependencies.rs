@@ -375,9 +375,8 @@ impl<'a> DependencyReader<'a> {
             EntryLocation::Url(url) => {
                 let url = entry_url(entry, url)?;
                 self.stats.whole_files.fetch_add(1, Ordering::Relaxed);
-                // The whole file is held in memory: no more than its locked size, or than
-                // any body pinguard reads when the lock has no size.
-                let limit = ByteSize(entry.size.unwrap_or(0)).max(self.http.max_body());
+                // The whole file is held in memory.
+                let limit = self.whole_file_limit(entry);
                 self.http
                     .get_bytes(&url, &Default::default(), limit)
                     .map_err(|e| metadata_error(entry, e.into()))?
@@ -392,15 +391,14 @@ impl<'a> DependencyReader<'a> {
         self.stats
             .bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        let computed = Sha256::of(&bytes);
-        if computed != entry.sha256 {
-            return Err(DependencyError::Drift {
-                file: entry.name.clone(),
-                expected: entry.sha256,
-                computed,
-            });
-        }
+        matches_lock(entry, Sha256::of(&bytes))?;
         Ok(bytes)
+    }
+
+    /// The most bytes a whole file is read to: its locked size, or any body pinguard reads
+    /// when the lock has no size (or a smaller one).
+    fn whole_file_limit(&self, entry: &FileEntry) -> ByteSize {
+        ByteSize(entry.size.unwrap_or(0)).max(self.http.max_body())
     }
 
     /// The metadata files of a tar sdist at a URL, read as it downloads and hashed on the way:
@@ -419,7 +417,7 @@ impl<'a> DependencyReader<'a> {
         }
         let url = entry_url(entry, url)?;
         self.stats.whole_files.fetch_add(1, Ordering::Relaxed);
-        let limit = ByteSize(entry.size.unwrap_or(0)).max(self.http.max_body());
+        let limit = self.whole_file_limit(entry);
         let (found, (computed, size)) = self
             .http
             .get_body(&url, &Default::default(), |body| {
@@ -435,13 +433,7 @@ impl<'a> DependencyReader<'a> {
             })
             .map_err(|e: HttpError| metadata_error(entry, e.into()))?;
         self.stats.bytes.fetch_add(size, Ordering::Relaxed);
-        if computed != entry.sha256 {
-            return Err(DependencyError::Drift {
-                file: entry.name.clone(),
-                expected: entry.sha256,
-                computed,
-            });
-        }
+        matches_lock(entry, computed)?;
         found.transpose().map_err(|e| metadata_error(entry, e))
     }
 
@@ -585,6 +577,18 @@ impl<'a> DependencyReader<'a> {
         }
         record
     }
+}
+
+/// An error unless `computed`, the digest of the bytes served for `entry`, is the locked one.
+fn matches_lock(entry: &FileEntry, computed: Sha256) -> Result<(), DependencyError> {
+    if computed == entry.sha256 {
+        return Ok(());
+    }
+    Err(DependencyError::Drift {
+        file: entry.name.clone(),
+        expected: entry.sha256,
+        computed,
+    })
 }
 
 /// The URL a lock entry gives, parsed.
