@@ -115,11 +115,13 @@ impl Pending {
         queue.paths.insert(path.to_owned());
     }
 
-    /// Counts a written page out.
-    fn done(&self, path: &Path, bytes: u64) {
+    /// Writes a queued page, then counts it out.
+    fn write(&self, job: PageJob) {
+        let (path, bytes) = (job.path.clone(), job.bytes());
+        job.write();
         let mut queue = lock(&self.queue);
         queue.bytes -= bytes;
-        queue.paths.remove(path);
+        queue.paths.remove(&path);
         self.drained.notify_all();
     }
 
@@ -335,9 +337,7 @@ impl Cache {
             .jobs
             .clone();
         if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
-            let (path, bytes) = (job.path.clone(), job.bytes());
-            job.write();
-            self.pending.done(&path, bytes);
+            self.pending.write(job);
         }
     }
 
@@ -350,9 +350,7 @@ impl Cache {
             .name("pinguard-cache".into())
             .spawn(move || {
                 for job in queue {
-                    let (path, bytes) = (job.path.clone(), job.bytes());
-                    job.write();
-                    pending.done(&path, bytes);
+                    pending.write(job);
                 }
                 // After the run's pages: deleting thousands of files first would slow down
                 // creating them (ext4 searches past recently freed inodes).
