@@ -45,11 +45,13 @@ fn only_entry(dir: &Path, kind: &str) -> PathBuf {
 /// Replaces `from` with `to` (of the same length) inside the file at `path`.
 fn edit_in_place(path: &Path, from: &str, to: &str) {
     assert_eq!(from.len(), to.len());
-    let text = fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{text}");
-    let edited = text.replace(from, to);
-    assert_eq!(edited.len(), text.len());
-    fs::write(path, edited).unwrap();
+    let mut bytes = fs::read(path).unwrap();
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .unwrap_or_else(|| panic!("{from} is not in {}", path.display()));
+    bytes[at..at + to.len()].copy_from_slice(to.as_bytes());
+    fs::write(path, bytes).unwrap();
 }
 
 fn shown(text: &str, dir: &Path, index: &TestIndex) -> String {
@@ -105,7 +107,7 @@ fn a_cached_page_edited_in_place_is_fetched_again() {
         shown(&run.stderr, dir.path(), &index),
         format!(
             "\
-warning: ignoring the cache entry [CACHE]/pages-v3/{} for http://[INDEX]/simple/alpha/: it does not match its checksum (edited or damaged)
+warning: ignoring the cache entry for http://[INDEX]/simple/alpha/ in [CACHE]/pages-v4/{}: it does not match its checksum (edited or damaged)
 Locked 1 pin (1 file) into pylock.again.toml: 0 unchanged, 1 project queried
 ",
             page.file_name().unwrap().to_string_lossy()
@@ -140,7 +142,7 @@ fn an_edited_computed_digest_is_not_used_even_offline() {
         shown(&run.stderr, dir.path(), &index),
         format!(
             "\
-warning: ignoring the cache entry [CACHE]/digests-v2/{} for http://[INDEX]/files/{WHEEL}: it does not match its checksum (edited or damaged)
+warning: ignoring the cache entry for http://[INDEX]/files/{WHEEL} in [CACHE]/digests-v2/{}: it does not match its checksum (edited or damaged)
 error: alpha===1.0 (upper-constraints.txt:1): cannot hash `{WHEEL}`: http://[INDEX]/files/{WHEEL} is not available offline
 error: 1 of 1 pins cannot be locked; nothing was written
 ",
@@ -148,4 +150,41 @@ error: 1 of 1 pins cannot be locked; nothing was written
         )
     );
     assert!(!dir.path().join("pylock.offline.toml").exists());
+}
+
+#[test]
+fn a_cached_metadata_record_edited_in_place_is_read_again() {
+    let index = IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("alpha", "1.0").requires_dist(["beta"]),
+        ))
+        .file(DistFile::wheel(&WheelBuilder::new("beta", "1.0")))
+        .start();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "alpha===1.0\nbeta===1.0\n",
+    );
+    let lock_into = |output: &str| {
+        Pinguard::new(dir.path())
+            .args(["lock", "upper-constraints.txt", "-v", "-o", output])
+            .args(["--index-url", &index.simple_url()])
+            .run()
+    };
+    assert_eq!(lock_into("pylock.toml").code, 0);
+    let records = only_entry(dir.path(), "metadata");
+    edit_in_place(&records, "Requires-Dist: beta", "Requires-Dist: bxta");
+
+    let run = lock_into("pylock.again.toml");
+    assert_eq!(run.code, 0, "{run:?}");
+    // alpha's record no longer matches its checksum: read again from the index.
+    assert!(
+        run.stderr.contains("dependencies of 2 packages: 1 cached,"),
+        "{}",
+        run.stderr
+    );
+    let again = fs::read_to_string(dir.path().join("pylock.again.toml")).unwrap();
+    assert!(again.contains("name = \"beta\""), "{again}");
+    assert!(!again.contains("bxta"), "{again}");
 }

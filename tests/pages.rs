@@ -283,5 +283,5 @@ help: `--no-dependencies` writes a lock of the hashes alone, without the depende
 "
         )
     );
-    assert!(!dir.path().join("cache/metadata-v1").exists());
+    assert!(!dir.path().join("cache/metadata-v2").exists());
 }

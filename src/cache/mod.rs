@@ -5,19 +5,19 @@
 //! earlier formats are removed by the first run that writes pages):
 //!
 //! ```text
-//! pages-v3/<sha256 of the URL without credentials>     CRC-32 line, metadata line (JSON), body
-//! digests-v2/<sha256 of the file URL>                  digest line, JSON {"url", "sha256", "size"}
+//! pages-v4/<time>-<pid>-<n>.pack       pack files: URL without credentials → metadata (JSON), body
+//! digests-v2/<sha256 of the file URL>  digest line, JSON {"url", "sha256", "size"}
 //! ```
 //!
-//! The first line of every entry is a checksum of the rest: CRC-32 for pages (a hundred
-//! megabytes in a cold lock, where sha256 was a tenth of the CPU time), sha256 for digests.
+//! Every entry carries a checksum of itself: CRC-32 for pages (a hundred megabytes in a cold
+//! lock, where sha256 was a tenth of the CPU time), sha256 for digests.
 //! An entry that does not match it (edited in place, or damaged) is a miss, with a warning
 //! ([`Cache::take_warnings`]): online the page is fetched and the file hashed again;
 //! `--offline` the pin fails. The checksum is no defence against someone who can also
 //! rewrite it, and is not meant to be: the cache is an accelerator, never a
 //! trust anchor. Locks hold the digests that are trusted, and files leaving the file store
 //! are hashed again.
-//!
+
 //! Pages are revalidated with `ETag`/`Last-Modified` when the index sent them and used without
 //! asking while a `Cache-Control: max-age` keeps them fresh. An index that sends neither (the
 //! mirror this project is developed against is one) gets a full request every time online;
@@ -26,22 +26,24 @@
 //!
 //! Creating a file costs about half a millisecond on the machine this was measured on, far
 //! more than writing its bytes, and a `fsync` per entry cost more than the whole network
-//! phase. So entries go into flat directories made once per run, each to a temporary file
-//! renamed into place without `fsync`: a reader never sees half an entry, and one a crash cut
-//! short fails its length check and reads as a miss. Pages are written by a thread of their
-//! own, with at most 16 MiB queued for it, so the requests still in flight never wait on the
-//! disk unless it falls that far behind.
+//! phase. So a run's pages go into one pack file ([`pack`]), appended by a thread of its own
+//! without `fsync`, with at most 16 MiB queued for it, so the requests still in flight never
+//! wait on the disk unless it falls that far behind. Digests, written only for files an index
+//! gives no digest for, are a file each, renamed into place.
 
-use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+pub mod pack;
+
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{Durability, write_with};
 use crate::digest::Sha256;
+use pack::{Entry, PackStore};
 
 /// How the cache may be used for one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,11 +56,17 @@ pub enum CacheMode {
     Offline,
 }
 
-const PAGES: &str = "pages-v3";
+const PAGES: &str = "pages-v4";
 
 /// Buckets of earlier formats that nothing reads any more: removed by the first run that
 /// writes pages, so that an upgrade does not leave a hundred megabytes of dead entries.
-const SUPERSEDED: [&str; 3] = ["pages-v1", "pages-v2", "digests-v1"];
+pub const SUPERSEDED: [&str; 5] = [
+    "pages-v1",
+    "pages-v2",
+    "pages-v3",
+    "digests-v1",
+    "metadata-v1",
+];
 const DIGESTS: &str = "digests-v2";
 
 /// The cache. `root == None` disables it (`--no-cache`).
@@ -66,93 +74,16 @@ const DIGESTS: &str = "digests-v2";
 pub struct Cache {
     root: Option<PathBuf>,
     mode: CacheMode,
-    /// Bucket directories, created on first use.
-    buckets: [OnceLock<bool>; 2],
+    /// The digests bucket, created on first use.
+    digests_dir: OnceLock<bool>,
     /// Entries found edited or damaged, for the command to report.
     warnings: Mutex<Vec<String>>,
-    /// Pages are written on a thread of their own, so that writing a run's pages (a hundred
-    /// megabytes for the OpenStack pins) overlaps with the requests still in flight.
-    writer: Mutex<Option<PageWriter>>,
-    /// Pages handed to the writer and not yet on disk, and their bytes.
-    pending: Arc<Pending>,
-}
-
-/// The thread that writes pages, and the channel to it.
-#[derive(Debug)]
-struct PageWriter {
-    jobs: std::sync::mpsc::Sender<PageJob>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-/// Bytes queued for the writer are bounded, so that a slow disk holds the run back rather
-/// than letting pages pile up in memory; the bound is in bytes because pages run from a
-/// kilobyte to several megabytes. Workers that find the queue full wait here, not on a lock
-/// another worker holds: with a bound of four pages and the writer's lock held while waiting,
-/// a cold lock of 575 pins had 20 requests in flight of 64.
-const QUEUED_BYTES: u64 = 16 << 20;
-
-/// The pages queued for the writer: their paths (reading one waits for the writer) and bytes.
-#[derive(Debug, Default)]
-struct Pending {
-    queue: Mutex<PendingQueue>,
-    drained: Condvar,
-}
-
-#[derive(Debug, Default)]
-struct PendingQueue {
-    paths: HashSet<PathBuf>,
-    bytes: u64,
-}
-
-impl Pending {
-    /// Waits until `bytes` more fit (or nothing is queued), then counts them in.
-    fn admit(&self, path: &Path, bytes: u64) {
-        let mut queue = lock(&self.queue);
-        while queue.bytes > 0 && queue.bytes + bytes > QUEUED_BYTES {
-            queue = self.drained.wait(queue).unwrap_or_else(|e| e.into_inner());
-        }
-        queue.bytes += bytes;
-        queue.paths.insert(path.to_owned());
-    }
-
-    /// Writes a queued page, then counts it out.
-    fn write(&self, job: PageJob) {
-        let (path, bytes) = (job.path.clone(), job.bytes());
-        job.write();
-        let mut queue = lock(&self.queue);
-        queue.bytes -= bytes;
-        queue.paths.remove(&path);
-        self.drained.notify_all();
-    }
-
-    fn contains(&self, path: &Path) -> bool {
-        lock(&self.queue).paths.contains(path)
-    }
-}
-
-/// One page to write: its path, its metadata line, its body.
-#[derive(Debug)]
-struct PageJob {
-    path: PathBuf,
-    meta: String,
-    body: bytes::Bytes,
-}
-
-impl PageJob {
-    fn bytes(&self) -> u64 {
-        (self.meta.len() + self.body.len()) as u64
-    }
-
-    /// Writes the entry: the digest of the rest, the metadata line, the body. Failures are
-    /// ignored: the cache is an optimisation.
-    fn write(self) {
-        let checksum = page_checksum(self.meta.as_bytes(), &self.body);
-        let _ = write_with(&self.path, Durability::Unsynced, |file| {
-            writeln!(file, "{checksum:08x}")?;
-            file.write_all(self.meta.as_bytes())?;
-            file.write_all(&self.body)
-        });
-    }
+    /// The pages, in pack files written on a thread of their own, so that writing a run's
+    /// pages (a hundred megabytes for the OpenStack pins) overlaps with the requests still in
+    /// flight.
+    pages: Option<PackStore>,
+    /// Whether this run wrote pages (and so removes the buckets of earlier formats).
+    wrote_pages: AtomicBool,
 }
 
 /// What is kept about a fetched page besides its body.
@@ -234,25 +165,22 @@ mod sha256_hex {
 impl Cache {
     /// A cache rooted at `root`.
     pub fn new(root: PathBuf, mode: CacheMode) -> Self {
-        Self {
-            root: Some(root),
-            mode,
-            buckets: Default::default(),
-            warnings: Mutex::default(),
-            writer: Mutex::default(),
-            pending: Default::default(),
-        }
+        Self::rooted(Some(root), mode)
     }
 
     /// No cache at all.
     pub fn disabled(mode: CacheMode) -> Self {
+        Self::rooted(None, mode)
+    }
+
+    fn rooted(root: Option<PathBuf>, mode: CacheMode) -> Self {
         Self {
-            root: None,
+            pages: root.as_ref().map(|root| PackStore::new(root.join(PAGES))),
+            root,
             mode,
-            buckets: Default::default(),
+            digests_dir: OnceLock::new(),
             warnings: Mutex::default(),
-            writer: Mutex::default(),
-            pending: Default::default(),
+            wrote_pages: AtomicBool::new(false),
         }
     }
 
@@ -271,11 +199,11 @@ impl Cache {
         Some(self.root.as_ref()?.join(bucket).join(hash))
     }
 
-    /// The bucket directory, created once per run; `None` when it cannot be.
-    fn bucket_dir(&self, bucket: &str) -> Option<PathBuf> {
-        let dir = self.root.as_ref()?.join(bucket);
-        let slot = &self.buckets[usize::from(bucket == DIGESTS)];
-        slot.get_or_init(|| fs_err::create_dir_all(&dir).is_ok())
+    /// The digests directory, created once per run; `None` when it cannot be.
+    fn digests_dir(&self) -> Option<PathBuf> {
+        let dir = self.root.as_ref()?.join(DIGESTS);
+        self.digests_dir
+            .get_or_init(|| fs_err::create_dir_all(&dir).is_ok())
             .then_some(dir)
     }
 
@@ -286,93 +214,52 @@ impl Cache {
         if self.mode == CacheMode::Refresh {
             return None;
         }
-        let path = self.entry_path(PAGES, url)?;
-        if self.pending.contains(&path) {
-            self.flush();
-        }
-        let mut reader = BufReader::new(fs_err::File::open(&path).ok()?);
-        let expected = read_checksum_line(&mut reader)?;
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        let meta: PageMeta = serde_json::from_str(&line).ok()?;
+        let found = self.pages.as_ref()?.head(url)?;
+        let meta: PageMeta = serde_json::from_slice(&found.head).ok()?;
         let usable = self.mode == CacheMode::Offline || meta.is_fresh() || meta.can_revalidate();
         if meta.url != url || !usable {
             return None;
         }
-        let mut body = Vec::new();
-        reader.read_to_end(&mut body).ok()?;
-        if body.len() as u64 != meta.len {
-            return None;
+        match found.body(url) {
+            Ok(body) if body.len() as u64 == meta.len => Some(CachedPage {
+                meta,
+                body: body.into(),
+            }),
+            Ok(_) => None,
+            Err(damaged) => {
+                self.warn_damaged(&damaged.pack, url);
+                None
+            }
         }
-        if page_checksum(line.as_bytes(), &body) != expected {
-            self.warn_damaged(&path, url);
-            return None;
-        }
-        Some(CachedPage {
-            meta,
-            body: body.into(),
-        })
     }
 
     /// Stores a page. Failures are ignored: the cache is an optimisation.
     pub fn write_page(&self, page: &CachedPage) {
-        let (Some(path), Some(_)) = (
-            self.entry_path(PAGES, &page.meta.url),
-            self.bucket_dir(PAGES),
-        ) else {
+        let (Some(pages), Ok(head)) = (&self.pages, serde_json::to_vec(&page.meta)) else {
             return;
         };
-        let Ok(mut meta) = serde_json::to_string(&page.meta) else {
-            return;
-        };
-        meta.push('\n');
-        let job = PageJob {
-            path,
-            meta,
+        self.wrote_pages.store(true, Ordering::Relaxed);
+        pages.write(Entry {
+            key: page.meta.url.clone(),
+            head,
             body: page.body.clone(),
-        };
-        self.pending.admit(&job.path, job.bytes());
-        let jobs = lock(&self.writer)
-            .get_or_insert_with(|| self.start_writer())
-            .jobs
-            .clone();
-        if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
-            self.pending.write(job);
-        }
+        });
     }
 
-    /// Starts the thread that writes pages.
-    fn start_writer(&self) -> PageWriter {
-        let (jobs, queue) = std::sync::mpsc::channel::<PageJob>();
-        let pending = Arc::clone(&self.pending);
-        let root = self.root.clone();
-        let thread = std::thread::Builder::new()
-            .name("pinguard-cache".into())
-            .spawn(move || {
-                for job in queue {
-                    pending.write(job);
-                }
-                // After the run's pages: deleting thousands of files first would slow down
-                // creating them (ext4 searches past recently freed inodes).
-                for bucket in root
-                    .iter()
-                    .flat_map(|root| SUPERSEDED.map(|b| root.join(b)))
-                {
-                    if bucket.is_dir() {
-                        let _ = std::fs::remove_dir_all(&bucket);
-                    }
-                }
-            })
-            .expect("a thread can be started");
-        PageWriter { jobs, thread }
-    }
-
-    /// Waits until every page handed to [`Cache::write_page`] is on disk.
+    /// Waits until every page handed to [`Cache::write_page`] is on disk; after a run that
+    /// wrote pages, removes the buckets of earlier formats (after the writes: deleting
+    /// thousands of files first would slow down creating them, as ext4 searches past recently
+    /// freed inodes).
     pub fn flush(&self) {
-        let writer = lock(&self.writer).take();
-        if let Some(PageWriter { jobs, thread }) = writer {
-            drop(jobs);
-            let _ = thread.join();
+        if let Some(pages) = &self.pages {
+            pages.flush();
+        }
+        if self.wrote_pages.swap(false, Ordering::Relaxed) {
+            for bucket in self.root.iter().flat_map(|r| SUPERSEDED.map(|b| r.join(b))) {
+                if bucket.is_dir() {
+                    let _ = std::fs::remove_dir_all(&bucket);
+                }
+            }
         }
     }
 
@@ -403,8 +290,7 @@ impl Cache {
 
     /// Remembers the digest of the file at `url`.
     pub fn write_digest(&self, url: &str, digest: ComputedDigest) {
-        let (Some(path), Some(_)) = (self.entry_path(DIGESTS, url), self.bucket_dir(DIGESTS))
-        else {
+        let (Some(path), Some(_)) = (self.entry_path(DIGESTS, url), self.digests_dir()) else {
             return;
         };
         let entry = DigestEntry {
@@ -430,7 +316,7 @@ impl Cache {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(format!(
-                "ignoring the cache entry {} for {shown}: it does not match its checksum \
+                "ignoring the cache entry for {shown} in {}: it does not match its checksum \
                  (edited or damaged)",
                 path.display()
             ));
@@ -441,29 +327,6 @@ impl Drop for Cache {
     fn drop(&mut self) {
         self.flush();
     }
-}
-
-/// Locks a mutex, taking its value even when a thread panicked holding it.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The checksum of a page entry: CRC-32 of its metadata line and body. A check against
-/// damage, as the cache is no trust anchor; sha256 of a cold lock's 100 MB of pages was a
-/// tenth of its CPU time.
-fn page_checksum(meta: &[u8], body: &[u8]) -> u32 {
-    let mut hasher = crc32fast::Hasher::new();
-    hasher.update(meta);
-    hasher.update(body);
-    hasher.finalize()
-}
-
-/// The checksum line a page entry starts with; `None` when there is none (a miss).
-fn read_checksum_line(reader: &mut impl BufRead) -> Option<u32> {
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let hex = line.strip_suffix('\n')?;
-    (hex.len() == 8).then(|| u32::from_str_radix(hex, 16).ok())?
 }
 
 /// The digest line an entry starts with; `None` when there is none (a miss).
@@ -500,15 +363,17 @@ mod tests {
     #[test]
     fn the_buckets_of_earlier_formats_are_removed_once_pages_are_written() {
         let dir = tempfile::tempdir().unwrap();
-        let old = dir.path().join("pages-v2");
-        fs_err::create_dir_all(&old).unwrap();
-        fs_err::write(old.join("entry"), "old format").unwrap();
-        let other = dir.path().join("metadata-v1");
+        let old: Vec<PathBuf> = SUPERSEDED.iter().map(|b| dir.path().join(b)).collect();
+        for bucket in &old {
+            fs_err::create_dir_all(bucket).unwrap();
+            fs_err::write(bucket.join("entry"), "old format").unwrap();
+        }
+        let other = dir.path().join("metadata-v2");
         fs_err::create_dir_all(&other).unwrap();
         let cache = Cache::new(dir.path().into(), CacheMode::Normal);
         cache.write_page(&page("https://i/simple/a/", b"{}"));
         cache.flush();
-        assert!(!old.exists());
+        assert!(old.iter().all(|bucket| !bucket.exists()), "{old:?}");
         assert!(other.exists(), "a bucket in use stays");
         assert!(cache.read_page("https://i/simple/a/").is_some());
     }
@@ -517,7 +382,7 @@ mod tests {
     fn a_page_larger_than_the_queue_bound_is_still_written() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().into(), CacheMode::Offline);
-        let body: &'static [u8] = Box::leak(vec![b'x'; (QUEUED_BYTES + 1) as usize].into());
+        let body: &'static [u8] = Box::leak(vec![b'x'; (pack::QUEUED_BYTES + 1) as usize].into());
         for url in ["https://i/big/", "https://i/big-too/"] {
             cache.write_page(&page(url, body));
         }
@@ -538,6 +403,7 @@ mod tests {
         bare.meta.etag = None;
         cache.write_page(&bare);
         assert!(cache.read_page("https://h/simple/bare/").is_none());
+        cache.flush();
         let offline = Cache::new(dir.path().to_owned(), CacheMode::Offline);
         assert!(offline.read_page("https://h/simple/bare/").is_some());
         let read = cache.read_page("https://h/simple/a/").unwrap();
@@ -547,18 +413,34 @@ mod tests {
         assert!(!read.meta.is_fresh());
         assert!(cache.read_page("https://h/simple/b/").is_none());
 
-        // An entry cut short (a crash after the rename of an unsynced write) is a miss.
-        let path = cache.entry_path(PAGES, "https://h/simple/a/").unwrap();
-        let full = std::fs::read(&path).unwrap();
-        std::fs::write(&path, &full[..full.len() - 3]).unwrap();
-        assert!(cache.read_page("https://h/simple/a/").is_none());
+        // A pack cut short (a crash before its bytes reached the disk) is read up to its last
+        // whole entry: the entry cut short is a miss.
+        cache.flush();
+        let packs = files_in(&dir.path().join(PAGES));
+        assert_eq!(packs.len(), 1, "{packs:?}");
+        let full = std::fs::read(&packs[0]).unwrap();
+        std::fs::write(&packs[0], &full[..full.len() - 3]).unwrap();
+        let again = Cache::new(dir.path().to_owned(), CacheMode::Offline);
+        assert!(again.read_page("https://h/simple/a/").is_some());
+        assert!(again.read_page("https://h/simple/bare/").is_none());
+        assert!(again.take_warnings().is_empty());
 
         let refresh = Cache::new(dir.path().to_owned(), CacheMode::Refresh);
         assert!(refresh.read_page("https://h/simple/a/").is_none());
     }
 
+    /// The names of the files in `dir`, sorted.
+    fn files_in(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    }
+
     #[test]
-    fn entries_leave_no_temporary_files() {
+    fn a_run_writes_its_pages_into_one_pack_and_leaves_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_owned(), CacheMode::Normal);
         for i in 0..20 {
@@ -566,17 +448,19 @@ mod tests {
             p.meta.url = format!("https://h/simple/p{i}/");
             cache.write_page(&p);
         }
-        assert!((0..20).all(|i| {
-            cache
-                .read_page(&format!("https://h/simple/p{i}/"))
-                .is_some()
-        }));
-        let names: Vec<String> = std::fs::read_dir(dir.path().join(PAGES))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names.len(), 20, "{names:?}");
-        assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+        let read = |cache: &Cache| {
+            (0..20).all(|i| {
+                cache
+                    .read_page(&format!("https://h/simple/p{i}/"))
+                    .is_some()
+            })
+        };
+        assert!(read(&cache), "read back while the run writes");
+        cache.flush();
+        let packs = files_in(&dir.path().join(PAGES));
+        assert_eq!(packs.len(), 1, "{packs:?}");
+        assert!(packs[0].to_string_lossy().ends_with(".pack"), "{packs:?}");
+        assert!(read(&Cache::new(dir.path().to_owned(), CacheMode::Normal)));
     }
 
     #[test]
@@ -599,7 +483,10 @@ mod tests {
         assert_eq!(cache.read_digest("https://h/b.whl"), None);
         let warnings = cache.take_warnings();
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("for https://h/b.whl:"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("for https://h/b.whl in"),
+            "{warnings:?}"
+        );
 
         // --refresh hashes again rather than trust what it computed before.
         let refresh = Cache::new(dir.path().to_owned(), CacheMode::Refresh);
