@@ -275,7 +275,8 @@ impl PackIndex {
 /// The whole entries of a pack, in order; stops at the first that is cut short or damaged.
 fn scan(pack: &Arc<Pack>) -> Vec<(String, Location)> {
     let mut entries = Vec::new();
-    let mut reader = BufReader::with_capacity(64 << 10, &pack.file);
+    // Small: after a page's header the reader seeks past megabytes of body.
+    let mut reader = BufReader::with_capacity(8 << 10, &pack.file);
     let mut magic = [0; MAGIC.len()];
     if reader.read_exact(&mut magic).is_err() || &magic != MAGIC {
         return entries;
