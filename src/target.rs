@@ -292,7 +292,9 @@ impl Target {
 
     /// The platform of the machine pinguard runs on, for [`Target::from_spec`] without one.
     ///
-    /// Asked once per process of `python3` on `PATH`: the first platform of its
+    /// On glibc, read from the C library pinguard runs on (`manylinux_<glibc>_<arch>`, what
+    /// packaging gives a native Python). Elsewhere asked once
+    /// per process of `python3` on `PATH`: the first platform of its
     /// `sys_tags()` that names a kind of machine (`manylinux_2_36_x86_64`,
     /// `musllinux_1_2_aarch64`, `macosx_14_0_arm64`), else the same derived from its glibc
     /// version (`os.confstr`), `platform.mac_ver()` and `sysconfig.get_platform()` when it
@@ -308,8 +310,8 @@ impl Target {
     }
 
     /// Starts finding [`Self::host_platform`] on a thread of its own, for a caller that needs
-    /// it only after other work: the probe runs a Python interpreter (about 0.2 s), which
-    /// `lock` would otherwise wait for after the index has answered.
+    /// it only after other work: off glibc the probe runs a Python interpreter (about 0.2 s),
+    /// which `lock` would otherwise wait for after the index has answered.
     pub fn find_host_platform_in_the_background() {
         std::thread::spawn(|| {
             Self::host_platform_cell();
@@ -322,7 +324,9 @@ impl Target {
             if cfg!(windows) {
                 return Platform::built_for();
             }
-            probe::host_platform(Path::new("python3")).or_else(Platform::built_for)
+            Platform::native()
+                .or_else(|| probe::host_platform(Path::new("python3")))
+                .or_else(Platform::built_for)
         })
     }
 

@@ -271,7 +271,7 @@ pub(crate) fn host_platform(python: &Path) -> Option<Platform> {
 }
 
 /// `2.36` (or `2.36-2014.11`, as forks write it) → (2, 36).
-fn glibc_major_minor(version: &str) -> Option<(u32, u32)> {
+pub(super) fn glibc_major_minor(version: &str) -> Option<(u32, u32)> {
     let mut parts = version.split('.');
     let major = parts.next()?.parse().ok()?;
     let minor: String = parts

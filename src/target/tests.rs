@@ -814,3 +814,17 @@ fn probe_without_pip_asks_for_pip() {
         assert_eq!(from_stdlib, host);
     }
 }
+
+#[test]
+fn the_native_platform_is_the_one_python_reports() {
+    let Some(python) = python3() else {
+        return;
+    };
+    let from_python = probe::host_platform(&python).expect("python3 tells its platform");
+    let native = Platform::native();
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert_eq!(native, Some(from_python), "glibc always tells its version");
+    } else {
+        assert_eq!(native, None);
+    }
+}
