@@ -285,3 +285,44 @@ kind = "ActiveState"
         ["9: packages[0] (`a`): attestation identity: kind `ActiveState` cannot be verified"]
     );
 }
+
+/// The lock as one toml_edit document, as `to_toml` wrote it before it rendered packages on
+/// their own: the text it must still give.
+fn as_one_document(lock: &Lock) -> String {
+    let (by_name, extras) = package_context(lock);
+    let mut doc = header(lock);
+    if !lock.packages.is_empty() {
+        let mut tables = ArrayOfTables::new();
+        for package in &lock.packages {
+            tables.push(package_table(package, lock, &by_name, &extras));
+        }
+        doc["packages"] = Item::ArrayOfTables(tables);
+    }
+    if let Some(tool) = tool_table(lock) {
+        doc["tool"] = tool;
+    }
+    doc.to_string()
+}
+
+#[test]
+fn packages_rendered_on_their_own_give_the_one_documents_text() {
+    use crate::provenance::Identity;
+    let mut variants = vec![sample(), Lock::new()];
+    let mut no_source = sample();
+    no_source.source = None;
+    variants.push(no_source);
+    let mut rich = sample();
+    rich.environments = vec![MarkerTree::from_str("python_version >= '3.10'").unwrap()];
+    rich.requires_python = Some(VersionSpecifiers::from_str(">=3.10").unwrap());
+    rich.packages[1].attestation_identities = vec![Identity::Google {
+        email: "ci@example.iam.gserviceaccount.com".into(),
+    }];
+    rich.packages[0].added_for = vec!["local".into()];
+    variants.push(rich);
+    let mut only_source = Lock::new();
+    only_source.source = sample().source;
+    variants.push(only_source);
+    for lock in &variants {
+        assert_eq!(to_toml(lock), as_one_document(lock));
+    }
+}
