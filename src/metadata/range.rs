@@ -9,9 +9,10 @@
 //! grow while reads are sequential, stretch backwards at the end of the file and never leave
 //! a sliver unfetched before a held block. [`wheel_metadata_by_range`] also reads the
 //! end-of-central-directory record out of the tail and fetches a central directory larger
-//! than the tail in one request. For a typical wheel, whose `.dist-info` is written last, the
-//! one tail request holds the directory and `METADATA` alike; a wheel with thousands of files
-//! costs three (tail, directory, `METADATA` before a large `RECORD`). pip (`lazy_wheel`) and uv
+//! than the tail in one request, with as many bytes again before it, where `METADATA` most
+//! likely is. For a typical wheel, whose `.dist-info` is written last, the one tail request
+//! holds the directory and `METADATA` alike; a wheel with thousands of files costs two (tail,
+//! then directory with the `.dist-info` before it). pip (`lazy_wheel`) and uv
 //! (`remote_metadata`, over `async_http_range_reader`) read wheels the same way.
 //!
 //! Every `206` is checked: its `Content-Range` must be the range asked for, of a file of the
@@ -495,8 +496,8 @@ pub fn wheel_metadata_by_range(
     wheel: &WheelFilename,
 ) -> Result<(Vec<u8>, RangeStats), MetadataError> {
     let mut reader = RangeReader::new(http, url, size)?;
-    if let Some(directory) = central_directory(&mut reader)? {
-        reader.prefetch(directory)?;
+    if let Some(region) = central_directory(&mut reader)? {
+        reader.prefetch(region)?;
     }
     match wheel_metadata(&mut reader, wheel) {
         Ok(bytes) => Ok((bytes, reader.stats())),
@@ -513,16 +514,27 @@ const EOCD_LEN: usize = 22;
 /// A central directory larger than this is left to the zip crate's reads.
 const MAX_PREFETCH: u64 = 64 << 20;
 
-/// Where the central directory of the zip behind `reader` lies, from the end-of-central-
-/// directory record in its last block, so that it can be fetched in one request (see
-/// [`locate_central_directory`]).
+/// What to fetch of the zip behind `reader` once its last block is held: nothing when the
+/// end-of-central-directory record in that block says the central directory is in it too
+/// (or makes no sense, see [`locate_central_directory`]); else the directory and as many bytes
+/// again before it, in one request. A wheel's `.dist-info` is written last, just before the
+/// directory, and its `RECORD` (a line and a digest per file) is about as long as the
+/// directory once compressed, so `METADATA` is most likely in that stretch: a wheel with many
+/// files then costs two requests rather than three (tail, directory, `METADATA`).
 fn central_directory(reader: &mut RangeReader) -> Result<Option<Range<u64>>, RangeError> {
     let size = reader.size();
     let tail_len = size.min(MIN_BLOCK);
     let tail_start = size - tail_len;
     let mut tail = vec![0; usize::try_from(tail_len).expect("a block fits in memory")];
     reader.read_exact_at(tail_start, &mut tail)?;
-    Ok(locate_central_directory(&tail, tail_start))
+    let Some(directory) = locate_central_directory(&tail, tail_start) else {
+        return Ok(None);
+    };
+    if directory.start >= tail_start {
+        return Ok(None);
+    }
+    let before = (directory.end - directory.start).max(MIN_BLOCK);
+    Ok(Some(directory.start.saturating_sub(before)..directory.end))
 }
 
 /// Where the central directory lies, from the end-of-central-directory record in `tail`, the
