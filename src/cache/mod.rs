@@ -416,7 +416,7 @@ mod tests {
         // A pack cut short (a crash before its bytes reached the disk) is read up to its last
         // whole entry: the entry cut short is a miss.
         cache.flush();
-        let packs = files_in(&dir.path().join(PAGES));
+        let packs = pack::tests::packs(&dir.path().join(PAGES));
         assert_eq!(packs.len(), 1, "{packs:?}");
         let full = std::fs::read(&packs[0]).unwrap();
         std::fs::write(&packs[0], &full[..full.len() - 3]).unwrap();
@@ -427,16 +427,6 @@ mod tests {
 
         let refresh = Cache::new(dir.path().to_owned(), CacheMode::Refresh);
         assert!(refresh.read_page("https://h/simple/a/").is_none());
-    }
-
-    /// The names of the files in `dir`, sorted.
-    fn files_in(dir: &Path) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        files
     }
 
     #[test]
@@ -457,7 +447,7 @@ mod tests {
         };
         assert!(read(&cache), "read back while the run writes");
         cache.flush();
-        let packs = files_in(&dir.path().join(PAGES));
+        let packs = pack::tests::packs(&dir.path().join(PAGES));
         assert_eq!(packs.len(), 1, "{packs:?}");
         assert!(packs[0].to_string_lossy().ends_with(".pack"), "{packs:?}");
         assert!(read(&Cache::new(dir.path().to_owned(), CacheMode::Normal)));

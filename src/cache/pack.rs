@@ -584,7 +584,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn entry(key: &str, head: &str, body: &str) -> Entry {
@@ -608,7 +608,8 @@ mod tests {
         Some(String::from_utf8(found.body(key).ok()?).unwrap())
     }
 
-    fn packs(dir: &Path) -> Vec<PathBuf> {
+    /// The files in `dir` (a bucket's packs), sorted.
+    pub(in crate::cache) fn packs(dir: &Path) -> Vec<PathBuf> {
         let mut packs: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
