@@ -560,22 +560,22 @@ impl<'a> DependencyReader<'a> {
     }
 
     /// The record cached for `entry`'s file; one that does not match its checksum is a
-    /// miss, read again.
+    /// miss, read again. The record is the entry's body: it holds the whole METADATA text,
+    /// which a package with its README in it can take past the limit of a head.
     fn cached(&self, entry: &FileEntry) -> Option<Record> {
         let key = entry.sha256.to_string();
-        let found = self.cache.as_ref()?.head(&key)?;
-        found.body(&key).ok()?;
-        let record: Record = serde_json::from_slice(&found.head).ok()?;
+        let body = self.cache.as_ref()?.head(&key)?.body(&key).ok()?;
+        let record: Record = serde_json::from_slice(&body).ok()?;
         self.stats.cached.fetch_add(1, Ordering::Relaxed);
         Some(record)
     }
 
     fn store(&self, entry: &FileEntry, record: Record) -> Record {
-        if let (Some(cache), Ok(head)) = (&self.cache, serde_json::to_vec(&record)) {
+        if let (Some(cache), Ok(json)) = (&self.cache, serde_json::to_vec(&record)) {
             cache.write(Entry {
                 key: entry.sha256.to_string(),
-                head,
-                body: bytes::Bytes::new(),
+                head: Vec::new(),
+                body: json.into(),
             });
         }
         record

@@ -217,15 +217,14 @@ impl Cache {
         let found = self.pages.as_ref()?.head(url)?;
         let meta: PageMeta = serde_json::from_slice(&found.head).ok()?;
         let usable = self.mode == CacheMode::Offline || meta.is_fresh() || meta.can_revalidate();
-        if meta.url != url || !usable {
+        if meta.url != url || !usable || found.body_len() != meta.len {
             return None;
         }
         match found.body(url) {
-            Ok(body) if body.len() as u64 == meta.len => Some(CachedPage {
+            Ok(body) => Some(CachedPage {
                 meta,
                 body: body.into(),
             }),
-            Ok(_) => None,
             Err(damaged) => {
                 self.warn_damaged(&damaged.pack, url);
                 None

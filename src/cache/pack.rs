@@ -4,9 +4,11 @@
 //! Creating a file cost more than writing its bytes on the machine this was measured on
 //! (ext4's inode allocation was a seventh of a cold lock's CPU time with one file per page and
 //! one per package's metadata). So the entries a run writes are appended, by a thread of its
-//! own, to one temporary file in the bucket, renamed to `<time>-<pid>.pack` when the run is
-//! done. A later entry for a key supersedes an earlier one: packs are read in name order, and
-//! the newest wins.
+//! own, to one temporary file in the bucket, renamed to `<time>-<pid>-<n>.pack` when the run
+//! is done. A later entry for a key supersedes an earlier one: packs are read in name order,
+//! and the newest wins. A run's pack is named after every pack it read (its time is at least
+//! one more than theirs, whatever the clock says), so that in every run's view its entries are
+//! newer than those it superseded.
 //!
 //! ```text
 //! pack:  "pinguard pack 1\n", then entries
@@ -39,9 +41,12 @@ const MAGIC: &[u8; 16] = b"pinguard pack 1\n";
 /// Bytes of an entry before its key.
 const HEADER: usize = 20;
 
-/// Longer keys or heads than these are taken for damage, not read.
+/// Longer keys, heads or bodies than these are taken for damage, not read, and never
+/// written: a length is only checked against the file's size, and a sparse file can claim
+/// any. A body is at most `--max-page-size` when it is fetched (64 MiB by default).
 const MAX_KEY: usize = 4 << 10;
 const MAX_HEAD: usize = 1 << 20;
+const MAX_BODY: u64 = 1 << 30;
 
 /// Packs a bucket may hold before a run merges them: each costs an open file to every reader.
 pub const MAX_PACKS: usize = 8;
@@ -69,6 +74,8 @@ struct PackIndex {
     entries: HashMap<String, Location>,
     /// The packs read when the index was loaded (not this run's): candidates for removal.
     loaded: Vec<Arc<Pack>>,
+    /// The newest time in the names of the packs listed then: this run's pack is named after.
+    newest: u128,
 }
 
 /// An open pack file.
@@ -113,6 +120,12 @@ pub struct Damaged {
 }
 
 impl Found {
+    /// The length of the body, as the entry's header gives it: for a caller to compare with
+    /// what the head says before reading it.
+    pub fn body_len(&self) -> u64 {
+        self.location.body_len
+    }
+
     /// The body, once key, head and body are found to match the entry's checksum.
     pub fn body(&self, key: &str) -> Result<Vec<u8>, Damaged> {
         let location = &self.location;
@@ -120,7 +133,9 @@ impl Found {
             pack: location.pack.path.clone(),
         };
         let len = usize::try_from(location.body_len).map_err(|_| damaged())?;
-        let mut body = vec![0; len];
+        let mut body = Vec::new();
+        body.try_reserve_exact(len).map_err(|_| damaged())?;
+        body.resize(len, 0);
         let at = location.head_at + location.head_len as u64;
         read_exact_at(&location.pack.file, &mut body, at).map_err(|_| damaged())?;
         if checksum(key.as_bytes(), &self.head, &body) != location.crc {
@@ -182,19 +197,36 @@ impl PackStore {
     }
 
     /// Queues an entry for this run's pack. Failures are ignored: the cache is an
-    /// optimisation.
+    /// optimisation. An entry a reader would take for damage (an empty or over-long key, a
+    /// head or body over the limits) is not written: it would end the scan of its pack, and
+    /// hide the entries after it.
     pub fn write(&self, entry: Entry) {
+        let fits = (1..=MAX_KEY).contains(&entry.key.len())
+            && entry.head.len() <= MAX_HEAD
+            && entry.body.len() as u64 <= MAX_BODY;
+        if !fits {
+            return;
+        }
         self.pending.admit(&entry.key, entry.bytes());
-        let jobs = lock(&self.writer)
-            .get_or_insert_with(|| self.start_writer())
-            .jobs
-            .clone();
-        if let Err(std::sync::mpsc::SendError(entry)) = jobs.send(entry) {
+        let jobs = {
+            let mut writer = lock(&self.writer);
+            if writer.is_none() {
+                *writer = self.start_writer().ok();
+            }
+            writer.as_ref().map(|w| w.jobs.clone())
+        };
+        let unsent = match jobs {
+            Some(jobs) => jobs.send(entry).err().map(|e| e.0),
+            None => Some(entry),
+        };
+        if let Some(entry) = unsent {
             self.pending.done(&entry.key, entry.bytes());
         }
     }
 
-    fn start_writer(&self) -> Writer {
+    /// Starts the writer thread; an error when no thread can be started (the entry is then
+    /// dropped, and counted out).
+    fn start_writer(&self) -> io::Result<Writer> {
         let (jobs, queue) = std::sync::mpsc::channel::<Entry>();
         let run = RunPack {
             dir: self.dir.clone(),
@@ -203,15 +235,15 @@ impl PackStore {
         };
         let thread = std::thread::Builder::new()
             .name("pinguard-cache".into())
-            .spawn(move || run.write_all(queue))
-            .expect("a thread can be started");
-        Writer { jobs, thread }
+            .spawn(move || run.write_all(queue))?;
+        Ok(Writer { jobs, thread })
     }
 
-    /// Waits until every entry handed to [`PackStore::write`] is in a renamed pack.
+    /// Waits until every entry handed to [`PackStore::write`] is in a renamed pack. The
+    /// writer's lock is held throughout, so that a second caller waits too.
     pub fn flush(&self) {
-        let writer = lock(&self.writer).take();
-        if let Some(Writer { jobs, thread }) = writer {
+        let mut writer = lock(&self.writer);
+        if let Some(Writer { jobs, thread }) = writer.take() {
             drop(jobs);
             let _ = thread.join();
         }
@@ -245,7 +277,10 @@ impl PackIndex {
             .filter(|path| path.extension().is_some_and(|ext| ext == "pack"))
             .collect();
         names.sort();
-        let mut index = Self::default();
+        let mut index = Self {
+            newest: names.iter().filter_map(|p| pack_time(p)).max().unwrap_or(0),
+            ..Self::default()
+        };
         for path in names {
             let Ok(file) = crate::regular_file::open(&path).map(|f| f.into_parts().0) else {
                 continue;
@@ -310,6 +345,7 @@ fn read_entry(
     let head_at = at + (HEADER + key_len) as u64;
     let fits = (1..=MAX_KEY).contains(&key_len)
         && head_len <= MAX_HEAD
+        && body_len <= MAX_BODY
         && head_at
             .checked_add(head_len as u64)
             .and_then(|end| end.checked_add(body_len))
@@ -373,15 +409,40 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
     Ok(())
 }
 
-/// A pack name that sorts after every pack made before it: the time, the process, and a count
-/// for packs one process starts in the same instant.
-fn pack_name() -> String {
+/// A pack name that sorts after every pack made before it and after `newest` (the newest
+/// pack this run read, whatever the clock says): the time, the process, and a count for packs
+/// one process starts in the same instant.
+fn pack_name(newest: u128) -> String {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
+    let nanos = now.max(newest.saturating_add(1));
     let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     format!("{nanos:024}-{}-{sequence}.pack", std::process::id())
+}
+
+/// The time a pack's name starts with.
+fn pack_time(path: &Path) -> Option<u128> {
+    let name = path.file_name()?.to_str()?;
+    name.split('-').next()?.parse().ok()
+}
+
+/// The packs in `dir` other than those in `known`: made by runs that ended after this one
+/// read the bucket.
+fn packs_not_read(dir: &Path, known: &HashSet<PathBuf>) -> Vec<Arc<Pack>> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "pack") && !known.contains(path))
+        .filter_map(|path| {
+            let file = crate::regular_file::open(&path).ok()?.into_parts().0;
+            let len = file.metadata().ok()?.len();
+            Some(Arc::new(Pack { path, file, len }))
+        })
+        .collect()
 }
 
 /// This run's pack, as its writer thread builds it.
@@ -426,16 +487,7 @@ impl RunPack {
 
     /// Appends one entry and points the index at it.
     fn append(&self, open: &mut Open, entry: &Entry) -> io::Result<()> {
-        let head_at = open.at + (HEADER + entry.key.len()) as u64;
-        write_entry(open.temp.as_file_mut(), entry)?;
-        open.at += entry.bytes();
-        let location = Location {
-            pack: Arc::clone(&open.pack),
-            head_at,
-            head_len: entry.head.len(),
-            body_len: entry.body.len() as u64,
-            crc: checksum(entry.key.as_bytes(), &entry.head, &entry.body),
-        };
+        let location = write_at_end(open, entry)?;
         with_index(&self.index, &self.dir, |index| {
             index.entries.insert(entry.key.clone(), location);
         });
@@ -444,10 +496,11 @@ impl RunPack {
 
     fn create(&self) -> io::Result<Open> {
         fs_err::create_dir_all(&self.dir)?;
+        let newest = with_index(&self.index, &self.dir, |index| index.newest);
         let mut temp = crate::temporary::create_in(&self.dir)?;
         temp.as_file_mut().write_all(MAGIC)?;
         let pack = Arc::new(Pack {
-            path: self.dir.join(pack_name()),
+            path: self.dir.join(pack_name(newest)),
             file: temp.as_file().try_clone()?,
             len: u64::MAX,
         });
@@ -459,21 +512,57 @@ impl RunPack {
     }
 
     /// Copies in the live entries of older packs when the bucket is due for it, renames the
-    /// pack into place, and removes the packs it leaves dead.
+    /// pack into place, and removes the packs it leaves dead. A merge that fails is undone:
+    /// the run's own entries are kept, and so are the packs it would have merged.
     fn finish(&self, mut open: Open) -> io::Result<()> {
-        let tidy = with_index(&self.index, &self.dir, Tidy::plan);
-        for (key, location) in &tidy.merge {
-            if let Some(entry) = read_whole(key, location) {
-                self.append(&mut open, &entry)?;
+        let mut tidy = with_index(&self.index, &self.dir, Tidy::plan);
+        tidy.leave_out_newer(&self.dir, &open.pack.path);
+        let own_end = open.at;
+        match merge_into(&mut open, &tidy.merge) {
+            Ok(locations) => with_index(&self.index, &self.dir, |index| {
+                index.entries.extend(locations);
+            }),
+            Err(_) => {
+                open.temp.as_file().set_len(own_end)?;
+                tidy.merged.clear();
             }
         }
         open.temp.persist(&open.pack.path)?;
-        for path in &tidy.remove {
+        for path in tidy.dead.iter().chain(&tidy.merged) {
             let _ = std::fs::remove_file(path);
         }
         crate::temporary::remove_stale(&self.dir);
         Ok(())
     }
+}
+
+/// Appends an entry to the pack being written; where it went.
+fn write_at_end(open: &mut Open, entry: &Entry) -> io::Result<Location> {
+    let head_at = open.at + (HEADER + entry.key.len()) as u64;
+    write_entry(open.temp.as_file_mut(), entry)?;
+    open.at += entry.bytes();
+    Ok(Location {
+        pack: Arc::clone(&open.pack),
+        head_at,
+        head_len: entry.head.len(),
+        body_len: entry.body.len() as u64,
+        crc: checksum(entry.key.as_bytes(), &entry.head, &entry.body),
+    })
+}
+
+/// Appends the live entries of older packs (those still matching their checksum); where
+/// each went, for the index once all are written.
+fn merge_into(
+    open: &mut Open,
+    merge: &[(String, Location)],
+) -> io::Result<Vec<(String, Location)>> {
+    let mut moved = Vec::with_capacity(merge.len());
+    for (key, location) in merge {
+        if let Some(entry) = read_whole(key, location) {
+            moved.push((key.clone(), write_at_end(open, &entry)?));
+        }
+    }
+    Ok(moved)
 }
 
 /// An older entry read whole for copying, when it still matches its checksum.
@@ -497,8 +586,12 @@ fn read_whole(key: &str, location: &Location) -> Option<Entry> {
 struct Tidy {
     /// Live entries of older packs to copy into this run's pack.
     merge: Vec<(String, Location)>,
-    /// Packs to remove: dead ones, and those merged.
-    remove: Vec<PathBuf>,
+    /// Packs whose every entry is superseded: removed.
+    dead: Vec<PathBuf>,
+    /// Packs whose live entries are merged: removed once they are.
+    merged: Vec<PathBuf>,
+    /// Every pack the run read.
+    read: HashSet<PathBuf>,
 }
 
 impl Tidy {
@@ -514,7 +607,8 @@ impl Tidy {
         let size_total: u64 = kept.iter().map(|p| p.len - MAGIC.len() as u64).sum();
         let merge = kept.len() + 1 > MAX_PACKS || size_total - live_total > live_total;
         let mut tidy = Self {
-            remove: dead.iter().map(|p| p.path.clone()).collect(),
+            dead: dead.iter().map(|p| p.path.clone()).collect(),
+            read: index.loaded.iter().map(|p| p.path.clone()).collect(),
             ..Self::default()
         };
         if merge {
@@ -525,10 +619,24 @@ impl Tidy {
                 .filter(|(_, l)| kept.contains(l.pack.path.as_path()))
                 .map(|(k, l)| (k.clone(), l.clone()))
                 .collect();
-            tidy.remove.extend(kept.iter().map(|p| p.to_path_buf()));
+            tidy.merged = kept.iter().map(|p| p.to_path_buf()).collect();
         }
         index.loaded.clear();
         tidy
+    }
+
+    /// Leaves out of the merge the keys that packs made since the run read the bucket hold:
+    /// their entries are newer than the copies the merge would give a pack named after them.
+    fn leave_out_newer(&mut self, dir: &Path, own: &Path) {
+        if self.merge.is_empty() {
+            return;
+        }
+        self.read.insert(own.to_owned());
+        let newer: HashSet<String> = packs_not_read(dir, &self.read)
+            .iter()
+            .flat_map(|pack| scan(pack).into_iter().map(|(key, _)| key))
+            .collect();
+        self.merge.retain(|(key, _)| !newer.contains(key));
     }
 }
 
@@ -713,5 +821,92 @@ pub(super) mod tests {
                 .all(|p| crate::temporary::is_temporary(&p.file_name().unwrap().to_string_lossy())),
             "not renamed before the run ends"
         );
+    }
+
+    /// A pack of MAGIC and one entry header claiming a body of `body_len` bytes for key `k`,
+    /// made that long with a sparse file.
+    fn sparse_pack(dir: &Path, body_len: u64) {
+        fs_err::create_dir_all(dir).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        for word in [1u32.to_le_bytes(), 0u32.to_le_bytes()] {
+            bytes.extend_from_slice(&word);
+        }
+        bytes.extend_from_slice(&body_len.to_le_bytes());
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        bytes.push(b'k');
+        let path = dir.join(format!("{:024}-1-0.pack", 1));
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(bytes.len() as u64 + body_len).unwrap();
+    }
+
+    #[test]
+    fn a_body_longer_than_any_page_is_damage_not_an_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = dir.path().join("b");
+        sparse_pack(&bucket, 1 << 40);
+        assert!(PackStore::new(bucket.clone()).head("k").is_none());
+        // Nor does a run that merges the bucket read it.
+        for i in 0..=MAX_PACKS {
+            run(&bucket, &[(&format!("k{i}"), "v")]);
+        }
+        assert!((0..=MAX_PACKS).all(|i| read(&bucket, &format!("k{i}")).is_some()));
+    }
+
+    #[test]
+    fn an_entry_a_reader_would_refuse_is_not_written_and_hides_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = dir.path().join("b");
+        let store = PackStore::new(bucket.clone());
+        store.write(entry("first", "h", "1"));
+        store.write(Entry {
+            key: "big-head".into(),
+            head: vec![b'x'; MAX_HEAD + 1],
+            body: bytes::Bytes::new(),
+        });
+        store.write(entry("", "h", "empty key"));
+        store.write(entry(&"k".repeat(MAX_KEY + 1), "h", "long key"));
+        store.write(entry("after", "h", "2"));
+        drop(store);
+        assert_eq!(read(&bucket, "first").as_deref(), Some("1"));
+        assert_eq!(read(&bucket, "big-head"), None);
+        assert_eq!(read(&bucket, "after").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn a_merge_does_not_bring_back_an_entry_a_newer_pack_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = dir.path().join("b");
+        run(&bucket, &[("k", "old")]);
+        for i in 1..MAX_PACKS {
+            run(&bucket, &[(&format!("p{i}"), "v")]);
+        }
+        // Two runs at once: C writes k anew; B read the bucket before C's pack was there,
+        // and merges (there would be more than MAX_PACKS packs).
+        let c = PackStore::new(bucket.clone());
+        c.write(entry("k", "head", "new"));
+        let b = PackStore::new(bucket.clone());
+        b.write(entry("x", "head", "x"));
+        assert!(b.head("x").is_some());
+        c.flush();
+        b.flush();
+        assert_eq!(read(&bucket, "k").as_deref(), Some("new"));
+        assert_eq!(read(&bucket, "x").as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_run_names_its_pack_after_every_pack_it_read_whatever_the_clock_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = dir.path().join("b");
+        run(&bucket, &[("j", "q")]);
+        // A pack from a clock far ahead (another host sharing the cache, or a clock stepped
+        // back since).
+        let future = bucket.join(format!("{:024}-1-0.pack", u128::MAX / 10u128.pow(15)));
+        std::fs::rename(packs(&bucket).remove(0), &future).unwrap();
+        run(&bucket, &[("j", "b")]);
+        // The new pack sorts after the future one: its j wins, and the future one is dead.
+        assert_eq!(packs(&bucket).len(), 1, "{:?}", packs(&bucket));
+        assert!(packs(&bucket)[0] > future);
+        assert_eq!(read(&bucket, "j").as_deref(), Some("b"));
     }
 }
