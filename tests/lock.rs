@@ -412,6 +412,27 @@ error: 1 of 1 pins cannot be locked; nothing was written
 }
 
 #[test]
+fn a_page_that_trickles_in_for_longer_than_the_timeout_is_still_read() {
+    let index = small_index();
+    let dir = scratch();
+    write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
+    // Each piece comes within --timeout, the whole page does not: --timeout bounds each
+    // wait for data, not the body (--request-timeout does).
+    index.site().fault(
+        "/simple/six/",
+        Fault::Trickle(std::time::Duration::from_millis(700)),
+        Fires::Forever,
+    );
+    let run = lock(dir.path(), &index, &["--timeout", "1"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "Locked 1 pin (2 files) into pylock.toml: 0 unchanged, 1 project queried\n"
+    );
+    assert_eq!(index.server().requests_to("/simple/six/").len(), 1);
+}
+
+#[test]
 fn credentials_work_and_never_leave_their_host_or_reach_output() {
     let index = IndexBuilder::new()
         .file(DistFile::wheel(&WheelBuilder::new("six", "1.17.0")).without_hash())

@@ -456,6 +456,7 @@ fn respond(
     }
     let mut delay = Duration::ZERO;
     let mut truncate = None;
+    let mut trickle = None;
     match plan.fault {
         None => {}
         Some(Fault::Reset) => return Ok(After::Reset),
@@ -465,6 +466,7 @@ fn respond(
         }
         Some(Fault::Delay(duration)) => delay = duration,
         Some(Fault::Truncate(n)) => truncate = Some(n),
+        Some(Fault::Trickle(pause)) => trickle = Some(pause),
         Some(Fault::Status { code, retry_after }) => {
             let mut response = Response::text(code, format!("{code} {}\n", reason(code)));
             if let Some(value) = retry_after {
@@ -487,7 +489,40 @@ fn respond(
         Response::text(401, "credentials required\n".to_owned())
             .with_header("WWW-Authenticate", "Basic realm=\"test\"")
     };
-    write_response(stream, &response, head_only, close, truncate)
+    match trickle {
+        Some(pause) => write_trickling(stream, &response, close, pause),
+        None => write_response(stream, &response, head_only, close, truncate),
+    }
+}
+
+/// Writes the head and a quarter of the body, then each further quarter after `pause`.
+fn write_trickling(
+    mut stream: &TcpStream,
+    response: &Response,
+    close: bool,
+    pause: Duration,
+) -> io::Result<After> {
+    let body = &response.body[response.range.clone()];
+    let quarter = body.len().div_ceil(4).max(1);
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
+    for (name, value) in &response.headers {
+        write!(head, "{name}: {value}\r\n").expect("writing to a String cannot fail");
+    }
+    write!(head, "Content-Length: {}\r\n\r\n", body.len())
+        .expect("writing to a String cannot fail");
+    stream.write_all(head.as_bytes())?;
+    for (i, piece) in body.chunks(quarter).enumerate() {
+        if i > 0 {
+            std::thread::sleep(pause);
+        }
+        stream.write_all(piece)?;
+        stream.flush()?;
+    }
+    Ok(if close { After::Close } else { After::KeepOpen })
 }
 
 /// The normal answer to an authorized request.

@@ -149,6 +149,9 @@ pub enum Fault {
     Truncate(usize),
     /// Answer normally after this delay.
     Delay(Duration),
+    /// Answer normally, but send the body in four pieces with this pause before each of the
+    /// last three: a body that takes longer in all than any one wait for data.
+    Trickle(Duration),
     /// Answer with a redirect to `location`.
     Redirect { status: u16, location: String },
 }
