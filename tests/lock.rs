@@ -1712,7 +1712,9 @@ fn a_dependency_no_pin_covers_is_looked_up_while_the_lock_is_made() {
         .file(DistFile::wheel(&WheelBuilder::new("tomli", "2.2.1")))
         .file(DistFile::wheel(&WheelBuilder::new("docs-only", "1.0")))
         .start();
-    let delay = Fault::Delay(std::time::Duration::from_millis(500));
+    // Long enough that app's page, metadata and the prefetch fit in it on a loaded 2-core
+    // machine (500 ms did not, with a build running beside the tests).
+    let delay = Fault::Delay(std::time::Duration::from_secs(3));
     index.site().fault("/simple/slow/", delay, Fires::ONCE);
     let dir = scratch();
     write(

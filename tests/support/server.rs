@@ -504,17 +504,7 @@ fn write_trickling(
 ) -> io::Result<After> {
     let body = &response.body[response.range.clone()];
     let quarter = body.len().div_ceil(4).max(1);
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\n",
-        response.status,
-        reason(response.status)
-    );
-    for (name, value) in &response.headers {
-        write!(head, "{name}: {value}\r\n").expect("writing to a String cannot fail");
-    }
-    write!(head, "Content-Length: {}\r\n\r\n", body.len())
-        .expect("writing to a String cannot fail");
-    stream.write_all(head.as_bytes())?;
+    stream.write_all(response_head(response, Some(body.len()), close).as_bytes())?;
     for (i, piece) in body.chunks(quarter).enumerate() {
         if i > 0 {
             std::thread::sleep(pause);
@@ -584,6 +574,26 @@ fn serve(request: &Request, plan: Plan) -> Response {
 // Writing
 // ---------------------------------------------------------------------------
 
+/// The status line and headers, with `Content-Length` when there is a body.
+fn response_head(response: &Response, body_len: Option<usize>, close: bool) -> String {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
+    for (name, value) in &response.headers {
+        write!(head, "{name}: {value}\r\n").expect("writing to a String cannot fail");
+    }
+    if let Some(len) = body_len {
+        write!(head, "Content-Length: {len}\r\n").expect("writing to a String cannot fail");
+    }
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    head
+}
+
 fn write_response(
     mut stream: &TcpStream,
     response: &Response,
@@ -594,23 +604,7 @@ fn write_response(
     // 1xx, 204 and 304 responses have no body and no Content-Length.
     let has_body = !matches!(response.status, 100..=199 | 204 | 304);
     let body = &response.body[response.range.clone()];
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\n",
-        response.status,
-        reason(response.status)
-    );
-    for (name, value) in &response.headers {
-        write!(head, "{name}: {value}\r\n").expect("writing to a String cannot fail");
-    }
-    if has_body {
-        write!(head, "Content-Length: {}\r\n", body.len())
-            .expect("writing to a String cannot fail");
-    }
-    if close {
-        head.push_str("Connection: close\r\n");
-    }
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
+    let mut bytes = response_head(response, has_body.then_some(body.len()), close).into_bytes();
     let send_body = has_body && !head_only;
     if send_body {
         let sent = truncate.map_or(body.len(), |n| n.min(body.len()));
