@@ -17,7 +17,7 @@
 //! rewrite it, and is not meant to be: the cache is an accelerator, never a
 //! trust anchor. Locks hold the digests that are trusted, and files leaving the file store
 //! are hashed again.
-
+//!
 //! Pages are revalidated with `ETag`/`Last-Modified` when the index sent them and used without
 //! asking while a `Cache-Control: max-age` keeps them fresh. An index that sends neither (the
 //! mirror this project is developed against is one) gets a full request every time online;
@@ -60,7 +60,7 @@ const PAGES: &str = "pages-v4";
 
 /// Buckets of earlier formats that nothing reads any more: removed by the first run that
 /// writes pages, so that an upgrade does not leave a hundred megabytes of dead entries.
-pub const SUPERSEDED: [&str; 5] = [
+const SUPERSEDED: [&str; 5] = [
     "pages-v1",
     "pages-v2",
     "pages-v3",

@@ -48,6 +48,11 @@ const MAX_KEY: usize = 4 << 10;
 const MAX_HEAD: usize = 1 << 20;
 const MAX_BODY: u64 = 1 << 30;
 
+/// Whether an entry of these lengths is within the limits.
+fn within_limits(key_len: usize, head_len: usize, body_len: u64) -> bool {
+    (1..=MAX_KEY).contains(&key_len) && head_len <= MAX_HEAD && body_len <= MAX_BODY
+}
+
 /// Packs a bucket may hold before a run merges them: each costs an open file to every reader.
 pub const MAX_PACKS: usize = 8;
 
@@ -86,6 +91,26 @@ struct Pack {
     len: u64,
 }
 
+impl Pack {
+    /// The pack at `path`, opened; `None` when it is not a regular file that can be read.
+    fn open(path: PathBuf) -> Option<Arc<Self>> {
+        let file = crate::regular_file::open(&path).ok()?.into_parts().0;
+        let len = file.metadata().ok()?.len();
+        Some(Arc::new(Self { path, file, len }))
+    }
+}
+
+/// The paths of the packs in `dir`, in no order.
+fn pack_paths(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "pack"))
+        .collect()
+}
+
 /// Where an entry is: its pack, and the offset and lengths of its parts.
 #[derive(Debug, Clone)]
 struct Location {
@@ -120,6 +145,13 @@ pub struct Damaged {
 }
 
 impl Found {
+    /// The entry at `location`, its head read; `None` when it cannot be.
+    fn at(location: Location) -> Option<Self> {
+        let mut head = vec![0; location.head_len];
+        read_exact_at(&location.pack.file, &mut head, location.head_at).ok()?;
+        Some(Self { head, location })
+    }
+
     /// The length of the body, as the entry's header gives it: for a caller to compare with
     /// what the head says before reading it.
     pub fn body_len(&self) -> u64 {
@@ -180,20 +212,13 @@ impl PackStore {
         }
     }
 
-    /// The bucket's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The newest entry for `key`, waiting for the writer when it is still queued.
     pub fn head(&self, key: &str) -> Option<Found> {
         self.pending.wait_for(key);
         let location = with_index(&self.index, &self.dir, |index| {
             index.entries.get(key).cloned()
         })?;
-        let mut head = vec![0; location.head_len];
-        read_exact_at(&location.pack.file, &mut head, location.head_at).ok()?;
-        Some(Found { head, location })
+        Found::at(location)
     }
 
     /// Queues an entry for this run's pack. Failures are ignored: the cache is an
@@ -201,10 +226,7 @@ impl PackStore {
     /// head or body over the limits) is not written: it would end the scan of its pack, and
     /// hide the entries after it.
     pub fn write(&self, entry: Entry) {
-        let fits = (1..=MAX_KEY).contains(&entry.key.len())
-            && entry.head.len() <= MAX_HEAD
-            && entry.body.len() as u64 <= MAX_BODY;
-        if !fits {
+        if !within_limits(entry.key.len(), entry.head.len(), entry.body.len() as u64) {
             return;
         }
         self.pending.admit(&entry.key, entry.bytes());
@@ -269,26 +291,13 @@ fn with_index<R>(
 impl PackIndex {
     /// Reads the entries of every pack in `dir`, oldest first, so that newer ones win.
     fn load(dir: &Path) -> Self {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "pack"))
-            .collect();
+        let mut names = pack_paths(dir);
         names.sort();
         let mut index = Self {
             newest: names.iter().filter_map(|p| pack_time(p)).max().unwrap_or(0),
             ..Self::default()
         };
-        for path in names {
-            let Ok(file) = crate::regular_file::open(&path).map(|f| f.into_parts().0) else {
-                continue;
-            };
-            let Ok(len) = file.metadata().map(|m| m.len()) else {
-                continue;
-            };
-            let pack = Arc::new(Pack { path, file, len });
+        for pack in names.into_iter().filter_map(Pack::open) {
             for (key, location) in scan(&pack) {
                 index.entries.insert(key, location);
             }
@@ -343,9 +352,7 @@ fn read_entry(
     let body_len = u64::from(word(8)) | (u64::from(word(12)) << 32);
     let crc = word(16);
     let head_at = at + (HEADER + key_len) as u64;
-    let fits = (1..=MAX_KEY).contains(&key_len)
-        && head_len <= MAX_HEAD
-        && body_len <= MAX_BODY
+    let fits = within_limits(key_len, head_len, body_len)
         && head_at
             .checked_add(head_len as u64)
             .and_then(|end| end.checked_add(body_len))
@@ -365,13 +372,12 @@ fn read_entry(
     Some((String::from_utf8(key).ok()?, location))
 }
 
-/// Writes an entry where the file is.
-fn write_entry(file: &mut File, entry: &Entry) -> io::Result<()> {
+/// Writes an entry, whose checksum is `crc`, where the file is.
+fn write_entry(file: &mut File, entry: &Entry, crc: u32) -> io::Result<()> {
     let mut header = Vec::with_capacity(HEADER + entry.key.len() + entry.head.len());
     header.extend_from_slice(&(entry.key.len() as u32).to_le_bytes());
     header.extend_from_slice(&(entry.head.len() as u32).to_le_bytes());
     header.extend_from_slice(&(entry.body.len() as u64).to_le_bytes());
-    let crc = checksum(entry.key.as_bytes(), &entry.head, &entry.body);
     header.extend_from_slice(&crc.to_le_bytes());
     header.extend_from_slice(entry.key.as_bytes());
     header.extend_from_slice(&entry.head);
@@ -431,17 +437,10 @@ fn pack_time(path: &Path) -> Option<u128> {
 /// The packs in `dir` other than those in `known`: made by runs that ended after this one
 /// read the bucket.
 fn packs_not_read(dir: &Path, known: &HashSet<PathBuf>) -> Vec<Arc<Pack>> {
-    std::fs::read_dir(dir)
+    pack_paths(dir)
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "pack") && !known.contains(path))
-        .filter_map(|path| {
-            let file = crate::regular_file::open(&path).ok()?.into_parts().0;
-            let len = file.metadata().ok()?.len();
-            Some(Arc::new(Pack { path, file, len }))
-        })
+        .filter(|path| !known.contains(path))
+        .filter_map(Pack::open)
         .collect()
 }
 
@@ -487,7 +486,8 @@ impl RunPack {
 
     /// Appends one entry and points the index at it.
     fn append(&self, open: &mut Open, entry: &Entry) -> io::Result<()> {
-        let location = write_at_end(open, entry)?;
+        let crc = checksum(entry.key.as_bytes(), &entry.head, &entry.body);
+        let location = write_at_end(open, entry, crc)?;
         with_index(&self.index, &self.dir, |index| {
             index.entries.insert(entry.key.clone(), location);
         });
@@ -536,17 +536,17 @@ impl RunPack {
     }
 }
 
-/// Appends an entry to the pack being written; where it went.
-fn write_at_end(open: &mut Open, entry: &Entry) -> io::Result<Location> {
+/// Appends an entry, whose checksum is `crc`, to the pack being written; where it went.
+fn write_at_end(open: &mut Open, entry: &Entry, crc: u32) -> io::Result<Location> {
     let head_at = open.at + (HEADER + entry.key.len()) as u64;
-    write_entry(open.temp.as_file_mut(), entry)?;
+    write_entry(open.temp.as_file_mut(), entry, crc)?;
     open.at += entry.bytes();
     Ok(Location {
         pack: Arc::clone(&open.pack),
         head_at,
         head_len: entry.head.len(),
         body_len: entry.body.len() as u64,
-        crc: checksum(entry.key.as_bytes(), &entry.head, &entry.body),
+        crc,
     })
 }
 
@@ -558,8 +558,9 @@ fn merge_into(
 ) -> io::Result<Vec<(String, Location)>> {
     let mut moved = Vec::with_capacity(merge.len());
     for (key, location) in merge {
+        // Its bytes matched the checksum it had: the copy has the same.
         if let Some(entry) = read_whole(key, location) {
-            moved.push((key.clone(), write_at_end(open, &entry)?));
+            moved.push((key.clone(), write_at_end(open, &entry, location.crc)?));
         }
     }
     Ok(moved)
@@ -567,12 +568,7 @@ fn merge_into(
 
 /// An older entry read whole for copying, when it still matches its checksum.
 fn read_whole(key: &str, location: &Location) -> Option<Entry> {
-    let mut head = vec![0; location.head_len];
-    read_exact_at(&location.pack.file, &mut head, location.head_at).ok()?;
-    let found = Found {
-        head,
-        location: location.clone(),
-    };
+    let found = Found::at(location.clone())?;
     let body = found.body(key).ok()?;
     Some(Entry {
         key: key.to_owned(),
