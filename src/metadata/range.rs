@@ -496,7 +496,7 @@ pub fn wheel_metadata_by_range(
     wheel: &WheelFilename,
 ) -> Result<(Vec<u8>, RangeStats), MetadataError> {
     let mut reader = RangeReader::new(http, url, size)?;
-    if let Some(region) = central_directory(&mut reader)? {
+    if let Some(region) = directory_region(&mut reader)? {
         reader.prefetch(region)?;
     }
     match wheel_metadata(&mut reader, wheel) {
@@ -521,7 +521,7 @@ const MAX_PREFETCH: u64 = 64 << 20;
 /// directory, and its `RECORD` (a line and a digest per file) is about as long as the
 /// directory once compressed, so `METADATA` is most likely in that stretch: a wheel with many
 /// files then costs two requests rather than three (tail, directory, `METADATA`).
-fn central_directory(reader: &mut RangeReader) -> Result<Option<Range<u64>>, RangeError> {
+fn directory_region(reader: &mut RangeReader) -> Result<Option<Range<u64>>, RangeError> {
     let size = reader.size();
     let tail_len = size.min(MIN_BLOCK);
     let tail_start = size - tail_len;
