@@ -1712,10 +1712,11 @@ fn a_dependency_no_pin_covers_is_looked_up_while_the_lock_is_made() {
         .file(DistFile::wheel(&WheelBuilder::new("tomli", "2.2.1")))
         .file(DistFile::wheel(&WheelBuilder::new("docs-only", "1.0")))
         .start();
-    // Long enough that app's page, metadata and the prefetch fit in it on a loaded 2-core
-    // machine (500 ms did not, with a build running beside the tests).
-    let delay = Fault::Delay(std::time::Duration::from_secs(3));
-    index.site().fault("/simple/slow/", delay, Fires::ONCE);
+    // The slow page answers once tomli's page is asked for: a lock that waits for every page
+    // before looking up tomli holds it for the whole limit and then asks in the wrong order.
+    // (A fixed delay flaked: CI once took over 3 s to ask for app's wheel.)
+    let hold = Fault::hold_until_asked("/simple/tomli/", std::time::Duration::from_secs(20));
+    index.site().fault("/simple/slow/", hold, Fires::ONCE);
     let dir = scratch();
     write(
         dir.path(),

@@ -493,6 +493,35 @@ fn delay_fault_and_site_latency_slow_responses_down() {
 }
 
 #[test]
+fn hold_fault_answers_once_the_awaited_path_is_asked_for() {
+    let server = server_with("/held", Resource::file("held"));
+    server.site().route("/other", Resource::file("other"));
+    let hold = Fault::hold_until_asked("/other", Duration::from_secs(20));
+    server.site().fault("/held", hold, Fires::ONCE);
+    let held = std::thread::scope(|scope| {
+        let held = scope.spawn(|| get(&server, "/held", &[]).text());
+        while server.requests_to("/held").is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(get(&server, "/other?x=1", &[]).text(), "other");
+        held.join().unwrap()
+    });
+    assert_eq!(held, "held");
+    let order: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(order, ["/held", "/other?x=1"]);
+
+    let limit = Duration::from_millis(200);
+    server.site().fault(
+        "/held",
+        Fault::hold_until_asked("/never", limit),
+        Fires::ONCE,
+    );
+    let started = Instant::now();
+    assert_eq!(get(&server, "/held", &[]).text(), "held");
+    assert!(started.elapsed() >= limit);
+}
+
+#[test]
 fn redirect_fault_points_elsewhere() {
     let server = server_with("/old", Resource::file("old"));
     server

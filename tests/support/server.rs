@@ -130,6 +130,22 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner);
         !*stopping
     }
+
+    /// Waits until a request for `path` (ignoring its query) has been logged, at most `limit`;
+    /// says whether the server is still running.
+    fn wait_for_request(&self, path: &str, limit: Duration) -> bool {
+        let step = Duration::from_millis(10);
+        let start = std::time::Instant::now();
+        while start.elapsed() < limit {
+            if lock(&self.log).iter().any(|r| r.path_only() == path) {
+                return true;
+            }
+            if !self.pause(step) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 impl TestServer {
@@ -465,6 +481,11 @@ fn respond(
             return Ok(After::Close);
         }
         Some(Fault::Delay(duration)) => delay = duration,
+        Some(Fault::HoldUntilAsked { ref path, limit }) => {
+            if !shared.wait_for_request(path, limit) {
+                return Ok(After::Close);
+            }
+        }
         Some(Fault::Truncate(n)) => truncate = Some(n),
         Some(Fault::Trickle(pause)) => trickle = Some(pause),
         Some(Fault::Status { code, retry_after }) => {

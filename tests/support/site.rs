@@ -149,6 +149,10 @@ pub enum Fault {
     Truncate(usize),
     /// Answer normally after this delay.
     Delay(Duration),
+    /// Answer normally once a request for `path` has arrived, or after `limit` if none does:
+    /// for tests of the order of a client's requests that must not depend on how fast a
+    /// loaded machine runs the client.
+    HoldUntilAsked { path: String, limit: Duration },
     /// Answer normally, but send the body in four pieces with this pause before each of the
     /// last three: a body that takes longer in all than any one wait for data.
     Trickle(Duration),
@@ -170,6 +174,14 @@ impl Fault {
         Fault::Status {
             code,
             retry_after: Some(retry_after.into()),
+        }
+    }
+
+    /// [`Fault::HoldUntilAsked`].
+    pub fn hold_until_asked(path: impl Into<String>, limit: Duration) -> Self {
+        Fault::HoldUntilAsked {
+            path: path.into(),
+            limit,
         }
     }
 
