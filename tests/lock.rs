@@ -417,13 +417,14 @@ fn a_page_that_trickles_in_for_longer_than_the_timeout_is_still_read() {
     let dir = scratch();
     write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
     // Each piece comes within --timeout, the whole page does not: --timeout bounds each
-    // wait for data, not the body (--request-timeout does).
+    // wait for data, not the body (--request-timeout does). Half the timeout between pieces
+    // leaves a loaded machine room (700 ms of 1 s did not always).
     index.site().fault(
         "/simple/six/",
-        Fault::Trickle(std::time::Duration::from_millis(700)),
+        Fault::Trickle(std::time::Duration::from_millis(1500)),
         Fires::Forever,
     );
-    let run = lock(dir.path(), &index, &["--timeout", "1"]);
+    let run = lock(dir.path(), &index, &["--timeout", "3"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.stderr,

@@ -178,7 +178,9 @@ fn a_stalled_page_body_fails_after_retries_naming_the_read_timeout() {
             &[("Content-Type", "text/html"), ("Content-Length", "1000")],
         ))?;
         stream.write_all(b"<html><body>")?;
-        std::thread::sleep(Duration::from_secs(3));
+        // Far past the timeout, so a slow machine never sees the body cut short instead
+        // (the handler's thread is left behind when the test ends).
+        std::thread::sleep(Duration::from_secs(60));
         Ok(())
     });
     let dir = scratch();

@@ -237,7 +237,8 @@ fn dropping_the_server_does_not_wait_for_idle_or_stalled_connections() {
     assert!(stalled.read(&mut [0]).is_err(), "the response is stalled");
     let started = Instant::now();
     drop(server);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Well under the stall, with room for a loaded machine.
+    assert!(started.elapsed() < Duration::from_secs(20));
     // Both connections are closed rather than left open.
     for mut stream in [idle, stalled] {
         let mut buffer = Vec::new();
@@ -455,8 +456,10 @@ fn stall_fault_sends_nothing() {
         ),
         "{error}"
     );
-    // Other connections are served meanwhile.
-    assert_eq!(get(&server, "/f", &[]).status, 200);
+    // Other connections are served meanwhile (another path: the server may not have read
+    // the stalled request yet, and a second request to /f could take the fault).
+    server.site().route("/g", Resource::file("ok"));
+    assert_eq!(get(&server, "/g", &[]).status, 200);
 }
 
 #[test]

@@ -444,6 +444,8 @@ mod tests {
         command.args(["-c", "while :; do :; done"]);
         let output = run(&mut command, Duration::from_millis(200)).unwrap();
         assert!(output.is_none());
-        assert!(started.elapsed() < Duration::from_secs(5));
+        // The loop never ends by itself: any bound shows the kill; a wide one leaves room
+        // for a loaded machine.
+        assert!(started.elapsed() < Duration::from_secs(30));
     }
 }
