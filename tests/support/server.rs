@@ -481,11 +481,12 @@ fn respond(
             return Ok(After::Close);
         }
         Some(Fault::Delay(duration)) => delay = duration,
-        Some(Fault::HoldUntilAsked { ref path, limit }) => {
-            if !shared.wait_for_request(path, limit) {
-                return Ok(After::Close);
-            }
+        Some(Fault::HoldUntilAsked { ref path, limit })
+            if !shared.wait_for_request(path, limit) =>
+        {
+            return Ok(After::Close);
         }
+        Some(Fault::HoldUntilAsked { .. }) => {}
         Some(Fault::Truncate(n)) => truncate = Some(n),
         Some(Fault::Trickle(pause)) => trickle = Some(pause),
         Some(Fault::Status { code, retry_after }) => {
