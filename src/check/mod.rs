@@ -24,7 +24,7 @@ use pep508_rs::{ExtraName, PackageName};
 use serde::Serialize;
 
 use crate::dependencies::Dependencies;
-use crate::guard::select::best_file;
+use crate::guard::select::has_installable_file;
 use crate::lock::Package;
 use crate::target::Target;
 
@@ -148,20 +148,29 @@ impl Report {
 
 /// Checks `subjects` on every target.
 pub fn check(subjects: &[Subject<'_>], targets: &[Target]) -> Report {
+    use rayon::prelude::*;
+    // Targets are independent: a lock is reviewed on five, each a walk of every pin.
+    let checked: Vec<(Vec<usize>, TargetFindings)> = targets
+        .par_iter()
+        .map(|target| {
+            let applying: Vec<usize> = (0..subjects.len())
+                .filter(|&i| subjects[i].package.marker.evaluate(target.markers(), &[]))
+                .collect();
+            let findings = TargetFindings {
+                target: target.label().to_owned(),
+                pins: applying.len(),
+                findings: check_target(subjects, &applying, target),
+            };
+            (applying, findings)
+        })
+        .collect();
     let mut applies_somewhere = vec![false; subjects.len()];
     let mut per_target = Vec::new();
-    for target in targets {
-        let applying: Vec<usize> = (0..subjects.len())
-            .filter(|&i| subjects[i].package.marker.evaluate(target.markers(), &[]))
-            .collect();
-        for &i in &applying {
+    for (applying, findings) in checked {
+        for i in applying {
             applies_somewhere[i] = true;
         }
-        per_target.push(TargetFindings {
-            target: target.label().to_owned(),
-            pins: applying.len(),
-            findings: check_target(subjects, &applying, target),
-        });
+        per_target.push(findings);
     }
     Report {
         targets: per_target,
@@ -211,7 +220,7 @@ fn check_target(subjects: &[Subject<'_>], applying: &[usize], target: &Target) -
                 requires_python: requires_python.to_string(),
             });
         }
-        if best_file(package, target).is_none() {
+        if !has_installable_file(package, target) {
             findings.insert(Finding::NoInstallableFile {
                 pin: pin_name(package),
                 wheels: package.wheels.iter().map(|w| w.name.clone()).collect(),
@@ -257,12 +266,11 @@ fn check_target(subjects: &[Subject<'_>], applying: &[usize], target: &Target) -
                 continue;
             }
             let requirement = &dependency.requirement;
-            let text = dependency.without_marker();
             let Some(pins) = by_name.get(&requirement.name) else {
                 findings.insert(Finding::Uncovered {
                     name: requirement.name.to_string(),
                     dependent: dependent.clone(),
-                    requirement: text,
+                    requirement: dependency.without_marker(),
                     from_sdist,
                 });
                 continue;
@@ -273,7 +281,7 @@ fn check_target(subjects: &[Subject<'_>], applying: &[usize], target: &Target) -
                     findings.insert(Finding::Violation {
                         pin: pin_name(package),
                         dependent: dependent.clone(),
-                        requirement: text.clone(),
+                        requirement: dependency.without_marker(),
                         from_sdist,
                     });
                 }

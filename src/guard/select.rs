@@ -172,6 +172,17 @@ pub fn select<'a>(lock: &'a Lock, target: &Target) -> Selection<'a> {
     selection
 }
 
+/// Whether [`best_file`] finds a file for the target, without ranking the wheels: an sdist
+/// or archive installs anywhere, and else the first wheel the target ranks settles it.
+pub fn has_installable_file(package: &Package, target: &Target) -> bool {
+    package.sdist.is_some()
+        || package.archive.is_some()
+        || package.wheels.iter().any(|entry| {
+            WheelFilename::parse(&entry.name)
+                .is_some_and(|wheel| target.wheel_rank(&wheel).is_some())
+        })
+}
+
 /// The best wheel for the target (lowest tag rank, then highest build tag), else the sdist,
 /// else the archive.
 pub fn best_file<'a>(package: &'a Package, target: &Target) -> Option<&'a FileEntry> {
