@@ -622,15 +622,20 @@ fn source_file(package: &Package) -> Option<&FileEntry> {
 /// A pure-Python wheel when the package has one (its metadata is the same everywhere), else
 /// the first wheel by name.
 fn pick_wheel(package: &Package) -> Option<&FileEntry> {
+    // Each name parsed once: this runs for every package as it is locked and again when
+    // the answers are collected, over thousands of wheels.
     package
         .wheels
         .iter()
-        .filter(|w| WheelFilename::parse(&w.name).is_some())
-        .min_by_key(|w| {
-            let pure = WheelFilename::parse(&w.name)
-                .is_some_and(|f| f.platform.iter().any(|p| p == "any"));
-            (!pure, w.name.clone())
+        .filter_map(|w| {
+            let pure = WheelFilename::parse(&w.name)?
+                .platform
+                .iter()
+                .any(|p| p == "any");
+            Some((!pure, w))
         })
+        .min_by(|(a_impure, a), (b_impure, b)| (a_impure, &a.name).cmp(&(b_impure, &b.name)))
+        .map(|(_, w)| w)
 }
 
 fn parse_record(record: &Record) -> Result<Dependencies, DependencyError> {
