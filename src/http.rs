@@ -227,6 +227,14 @@ const STREAM_WINDOW: u32 = 4 << 20;
 /// HTTP/2 receive window for the whole connection.
 const CONNECTION_WINDOW: u32 = 32 << 20;
 
+/// The largest HTTP/2 frame pinguard accepts (the protocol's default is 16 KiB). A body is
+/// handed to the waiting thread a frame at a time, so 16 KiB frames woke a worker about a
+/// dozen times per index page; servers that honour this send most pages in one or two
+/// frames. Cold locks of master's 575 pins, 10 alternating runs: 0.36 s against 0.39 s
+/// hash-only, 1.05 s of CPU against 1.15 s with dependencies. The cost: a frame arrives
+/// whole, so at the default 30 s `--timeout` a link slower than about 9 KB/s stalls.
+const MAX_FRAME: u32 = 256 << 10;
+
 /// The longest `Retry-After` pinguard waits for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
@@ -263,6 +271,7 @@ impl HttpClient {
             // have megabytes in flight.
             .http2_initial_stream_window_size(STREAM_WINDOW)
             .http2_initial_connection_window_size(CONNECTION_WINDOW)
+            .http2_max_frame_size(MAX_FRAME)
             .build()
             .map_err(|e| HttpError::Setup(error_chain(&e)))?;
         let origin_credentials = settings
