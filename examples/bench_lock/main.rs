@@ -26,7 +26,8 @@
 //! writes a trace of its requests (`PINGUARD_TRACE_HTTP`), and the **floor** is curl making
 //! exactly those requests (URLs and ranges) right after it, all known up front, 64 at a time
 //! over one HTTP/2 connection: the ratio says how far pinguard is from moving the same bytes
-//! as fast as the connection allows.
+//! as fast as the connection allows. Beside it, `CPU / (cores x floor)`: the least ratio the
+//! run's CPU time allows on this machine, however well its work overlapped the transfer.
 
 // The test server and its parts, shared with the integration tests.
 #[allow(dead_code)]
@@ -282,6 +283,10 @@ impl Bench<'_> {
                         .entry("hash-only cold / its floor")
                         .or_default()
                         .push(cold.seconds / floor.seconds);
+                    ratios
+                        .entry("hash-only cold CPU / (cores x floor)")
+                        .or_default()
+                        .push(cpu_bound(cold, floor));
                     add("hash-only pinguard cold", cold);
                     add("hash-only curl floor", floor);
                     add(
@@ -300,6 +305,10 @@ impl Bench<'_> {
                             .entry("dependencies cold / its floor")
                             .or_default()
                             .push(cold.seconds / floor.seconds);
+                        ratios
+                            .entry("dependencies cold CPU / (cores x floor)")
+                            .or_default()
+                            .push(cpu_bound(cold, floor));
                         add("deps pinguard cold", cold);
                         add("deps curl floor", floor);
                         std::fs::remove_file(&lock).unwrap();
@@ -339,6 +348,14 @@ impl Bench<'_> {
             );
         }
     }
+}
+
+/// The least ratio to the floor a run's CPU time allows: its CPU spread over every core,
+/// against the floor's wall time. Near 1, the machine's cores, not the scheduling of
+/// requests, bound how close to the floor the run can come.
+fn cpu_bound(run: Sample, floor: Sample) -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    run.cpu / cores / floor.seconds
 }
 
 /// Which lock pinguard makes.
