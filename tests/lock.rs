@@ -967,11 +967,12 @@ fn a_broken_existing_lock_is_reported_once_with_what_to_do() {
 
 #[test]
 fn a_refused_connection_is_said_in_plain_words() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A socket bound but never listening: connections to its port are refused, and while it
+    // lives no other test's server can take the port (a listener bound and dropped could).
+    let held = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    held.bind(&any_port.into()).unwrap();
+    let port = held.local_addr().unwrap().as_socket().unwrap().port();
     let dir = scratch();
     write(dir.path(), "upper-constraints.txt", "six===1.17.0\n");
     let run = Pinguard::new(dir.path())
@@ -991,6 +992,7 @@ fn a_refused_connection_is_said_in_plain_words() {
          http://127.0.0.1:PORT/simple/six/: cannot connect: Connection refused (os error 111)\n\
          error: 1 of 1 pins cannot be locked; nothing was written\n"
     );
+    drop(held);
 }
 
 #[test]
