@@ -304,10 +304,7 @@ pub fn lock(
 /// splits its range as it goes, and each split woke the idle workers to search for it
 /// (yielding): more than half the context switches of a cold lock of master's 575 pins
 /// (13,000-14,000 against 6,000 this way). Work a thread hands to the pool (the
-/// look-ahead's fan-out) runs on that thread, or on threads whose queue ran out. Taking it
-/// between items instead (`rayon::yield_now`) was tried and dropped: a thread that takes
-/// part of another's fan-out then waits in its `join` for the slowest request in it, and a
-/// review's simulation of fan-outs with one slow request ran three times as long.
+/// look-ahead's fan-out) is taken by each thread before its next item.
 fn each_on_pool<T: Sync, R: Send>(
     pool: &rayon::ThreadPool,
     items: &[T],
@@ -319,6 +316,9 @@ fn each_on_pool<T: Sync, R: Send>(
         .broadcast(|_| {
             let mut mine = Vec::new();
             loop {
+                // Work other threads handed to the pool first: it is part of a lookup
+                // already under way.
+                while rayon::yield_now() == Some(rayon::Yield::Executed) {}
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(item) = items.get(i) else {
                     return mine;
