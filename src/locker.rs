@@ -272,7 +272,7 @@ pub fn lock(
     };
     // The HTTP client lets the first request to the index go alone, so that all the others
     // share its connection.
-    let results: Vec<GroupResult> = each_on_pool(&pool, &groups, run_group);
+    let results: Vec<GroupResult> = pool.install(|| groups.par_iter().map(run_group).collect());
     bar.finish_and_clear();
 
     let mut notes = Vec::new();
@@ -297,40 +297,6 @@ pub fn lock(
         reused,
         queried,
     })
-}
-
-/// `work` on each of `items`, on every thread of `pool`, each thread taking the next item as
-/// it finishes one; the results in the order of `items`. A `par_iter` over blocking work
-/// splits its range as it goes, and each split woke the idle workers to search for it
-/// (yielding): more than half the context switches of a cold lock of master's 575 pins
-/// (13,000-14,000 against 6,000 this way). Work a thread hands to the pool (the
-/// look-ahead's fan-out) is taken by each thread before its next item.
-fn each_on_pool<T: Sync, R: Send>(
-    pool: &rayon::ThreadPool,
-    items: &[T],
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = pool
-        .broadcast(|_| {
-            let mut mine = Vec::new();
-            loop {
-                // Work other threads handed to the pool first: it is part of a lookup
-                // already under way.
-                while rayon::yield_now() == Some(rayon::Yield::Executed) {}
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else {
-                    return mine;
-                };
-                mine.push((i, work(item)));
-            }
-        })
-        .into_iter()
-        .flatten()
-        .collect();
-    done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// The pool of `concurrency` threads (at least one) that queries run on: as many requests in
