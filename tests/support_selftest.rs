@@ -512,6 +512,7 @@ fn hold_fault_answers_once_the_awaited_path_is_asked_for() {
     assert_eq!(held, "held");
     let order: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(order, ["/held", "/other?x=1"]);
+    assert_eq!(server.holds_timed_out(), 0);
 
     let limit = Duration::from_millis(200);
     server.site().fault(
@@ -522,6 +523,7 @@ fn hold_fault_answers_once_the_awaited_path_is_asked_for() {
     let started = Instant::now();
     assert_eq!(get(&server, "/held", &[]).text(), "held");
     assert!(started.elapsed() >= limit);
+    assert_eq!(server.holds_timed_out(), 1);
 }
 
 #[test]

@@ -116,6 +116,8 @@ struct Shared {
     stopped: Condvar,
     /// A handle on each open connection, to shut it down on drop.
     connections: Mutex<HashMap<u64, TcpStream>>,
+    /// How many [`Fault::HoldUntilAsked`] holds ran out without the awaited request.
+    holds_timed_out: Mutex<usize>,
 }
 
 impl Shared {
@@ -144,6 +146,7 @@ impl Shared {
                 return false;
             }
         }
+        *lock(&self.holds_timed_out) += 1;
         true
     }
 }
@@ -213,6 +216,12 @@ impl TestServer {
             .filter(|r| r.path_only() == path)
             .cloned()
             .collect()
+    }
+
+    /// How many [`Fault::HoldUntilAsked`] holds answered at their limit, the awaited request
+    /// never having come.
+    pub fn holds_timed_out(&self) -> usize {
+        *lock(&self.shared.holds_timed_out)
     }
 
     pub fn clear_log(&self) {
