@@ -1702,7 +1702,7 @@ fn dependencies_read_while_locking_come_from_the_file_the_trimmed_lock_keeps() {
 }
 
 /// The page of a dependency no pin covers is fetched as soon as its dependent's metadata is
-/// read, while other pages are still awaited, not in a round of its own after the lock is
+/// read, while other requests are still awaited, not in a round of its own after the lock is
 /// made; once, and never for a dependency only an extra brings in.
 #[test]
 fn a_dependency_no_pin_covers_is_looked_up_while_the_lock_is_made() {
