@@ -16,7 +16,7 @@
 //!   Without a platform, the target is on this machine's platform ([`Target::host_platform`]),
 //!   as pip's and uv's `--python-version` without `--platform` are.
 //! - [`Target::probe`]: asking a real interpreter, once, for the tags its pip ranks wheels by
-//!   and its `default_environment()` (pip's, else `packaging`'s).
+//!   and its PEP 508 marker environment.
 //!
 //! Specifications followed: the platform compatibility tags spec (PEP 425, with PEP 600 and
 //! PEP 656 for manylinux and musllinux), dependency specifiers (PEP 508 environment markers),
@@ -171,6 +171,22 @@ pub struct Target {
     platform: Option<Platform>,
     interpreter: Option<PathBuf>,
     environment: Option<Environment>,
+    scheme: Option<Scheme>,
+}
+
+/// Where a probed interpreter installs the parts of a wheel (`sysconfig.get_paths()`): the
+/// directories the binary distribution format maps a wheel's root and its `.data`
+/// subdirectories to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Scheme {
+    /// Pure-Python modules (a wheel's root when `Root-Is-Purelib: true`; `.data/purelib`).
+    pub purelib: PathBuf,
+    /// Platform-specific modules (a wheel's root otherwise; `.data/platlib`).
+    pub platlib: PathBuf,
+    /// Scripts (`.data/scripts`, entry points).
+    pub scripts: PathBuf,
+    /// Data files (`.data/data`): the environment's prefix.
+    pub data: PathBuf,
 }
 
 /// The environment a probed interpreter installs into.
@@ -244,6 +260,7 @@ impl Target {
             platform: Some(platform),
             interpreter: None,
             environment: None,
+            scheme: None,
         })
     }
 
@@ -255,8 +272,8 @@ impl Target {
     ///   `packaging`. There is no other fallback (the tags depend on how the interpreter was
     ///   built), so an environment with neither pip nor packaging is refused with a note to
     ///   install pip;
-    /// - its marker environment: `default_environment()` of pip's vendored `packaging`, else
-    ///   of `packaging`, else built from `sys`, `platform` and `os` as PEP 508 defines it;
+    /// - its marker environment, built from `sys`, `platform` and `os` as PEP 508 defines it
+    ///   (and as `packaging`'s `default_environment()` does);
     /// - its full version and `sys.executable` ([`Target::interpreter`]);
     /// - whether it runs in a virtual environment ([`Target::environment`]).
     ///
@@ -265,8 +282,8 @@ impl Target {
         Self::probe_with(python, false)
     }
 
-    fn probe_with(python: &Path, stdlib_markers: bool) -> Result<Self, TargetError> {
-        let probed = probe::probe(python, stdlib_markers)?;
+    fn probe_with(python: &Path, packaging_markers: bool) -> Result<Self, TargetError> {
+        let probed = probe::probe(python, packaging_markers)?;
         let python_version =
             Version::from_str(&probed.version).map_err(|e| TargetError::NotPython {
                 path: python.to_owned(),
@@ -287,6 +304,7 @@ impl Target {
             platform: None,
             interpreter: probed.executable,
             environment: Some(probed.environment),
+            scheme: probed.scheme,
         })
     }
 
@@ -365,6 +383,11 @@ impl Target {
     /// The interpreter's own path (`sys.executable`) for a probed target.
     pub fn interpreter(&self) -> Option<&Path> {
         self.interpreter.as_deref()
+    }
+
+    /// Where a probed target installs a wheel's parts; `None` for a spec.
+    pub fn scheme(&self) -> Option<&Scheme> {
+        self.scheme.as_ref()
     }
 
     /// Whether `wheel` installs here, and how well: the best (lowest) rank among the wheel's

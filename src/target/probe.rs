@@ -19,7 +19,7 @@ use pep508_rs::MarkerEnvironment;
 use serde::Deserialize;
 
 use super::platform::Platform;
-use super::{Environment, TargetError};
+use super::{Environment, Scheme, TargetError};
 
 /// How long an interpreter may take to answer. It normally takes well under a second; the
 /// margin is for a cold start on a loaded CI machine.
@@ -29,10 +29,11 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const SENTINEL: &str = "PINGUARD-PROBE:";
 
 /// The probe script. Modes (`sys.argv[1]`): `probe` (markers and tags), `host` (the machine's
-/// platform). `--stdlib-markers` skips `packaging` for the markers (tests compare the two).
+/// platform). `--packaging-markers` takes the markers from `packaging` (tests compare the two).
 ///
-/// Markers come from `default_environment()` of pip's vendored `packaging`, else a standalone
-/// `packaging`, else are built from `sys`, `platform` and `os` as PEP 508 defines them. Tags
+/// Markers are built from `sys`, `platform` and `os` as PEP 508 defines them, which is what
+/// `packaging`'s `default_environment()` returns: importing that module (with the pyparsing
+/// that pip 23's vendored `packaging` still loads) took 100–165 ms of a 0.2 s probe. Tags
 /// come from pip's own `compatibility_tags.get_supported()` (the list `pip install` ranks
 /// wheels by), else `sys_tags()` of pip's vendored `packaging`, else of `packaging`; or not at
 /// all: they depend on the build (ABI flags, glibc or musl, `_manylinux` overrides) in ways
@@ -95,7 +96,7 @@ def probe(out):
         return
     out["tags"] = tags
     markers = None
-    if "--stdlib-markers" not in sys.argv:
+    if "--packaging-markers" in sys.argv:
         _, module = import_first(["pip._vendor.packaging.markers", "packaging.markers"])
         if module is not None:
             try:
@@ -107,6 +108,9 @@ def probe(out):
     # A development build says "3.14.0a1+", which is not a PEP 440 version.
     markers["python_full_version"] = markers["python_full_version"].rstrip("+")
     out["markers"] = markers
+    import sysconfig
+    paths = sysconfig.get_paths()
+    out["scheme"] = {key: paths.get(key) for key in ("purelib", "platlib", "scripts", "data")}
 
 def host(out):
     import os, platform, sysconfig
@@ -158,6 +162,8 @@ struct Answer {
     error: Option<String>,
     tags: Option<Vec<String>>,
     markers: Option<serde_json::Value>,
+    /// Read leniently: a scheme with a missing path only means no cached install.
+    scheme: Option<serde_json::Value>,
     // Host mode.
     sys_platform: Option<String>,
     build_platform: Option<String>,
@@ -181,13 +187,15 @@ pub(crate) struct Probed {
     pub markers: MarkerEnvironment,
     /// The tags it installs, best first, as `python-abi-platform` strings.
     pub tags: Vec<String>,
+    /// Where it installs each part of a wheel (`sysconfig.get_paths()`).
+    pub scheme: Option<Scheme>,
 }
 
 /// Runs the probe on `python` (see the module docs).
-pub(crate) fn probe(python: &Path, stdlib_markers: bool) -> Result<Probed, TargetError> {
+pub(crate) fn probe(python: &Path, packaging_markers: bool) -> Result<Probed, TargetError> {
     let mut args = vec!["probe"];
-    if stdlib_markers {
-        args.push("--stdlib-markers");
+    if packaging_markers {
+        args.push("--packaging-markers");
     }
     let answer = ask(python, &args)?;
     let not_python = |detail: String| TargetError::NotPython {
@@ -211,6 +219,9 @@ pub(crate) fn probe(python: &Path, stdlib_markers: bool) -> Result<Probed, Targe
         environment,
         markers,
         tags,
+        scheme: answer
+            .scheme
+            .and_then(|scheme| serde_json::from_value(scheme).ok()),
     })
 }
 
