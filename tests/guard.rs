@@ -1430,6 +1430,9 @@ fn install_with_uv_puts_exactly_the_locked_files_into_the_environment() {
         assert!(meta.is_file(), "{}: {meta:?}", path.display());
         assert_eq!(links, 1, "{}", path.display());
     }
+    // With an sdist to build, uv does not use pinguard's uv cache (it would keep the wheel it
+    // built, which no lock verifies).
+    assert!(!dir.path().join("cache/uv-v1/cache").exists());
 }
 
 #[test]
@@ -1447,6 +1450,232 @@ fn quiet_install_keeps_uv_quiet_too_and_pinguard_installer_chooses_uv() {
         .run();
     assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
     assert_eq!(venv.installers(), ["alpha uv", "beta uv", "gamma uv"]);
+}
+
+/// app: a wheel with a module, a `#!python` script, a data file and an entry point; lib: a
+/// plain wheel. Wheels only, so that uv installs them from pinguard's uv cache.
+fn wheels_only_index() -> TestIndex {
+    IndexBuilder::new()
+        .file(DistFile::wheel(
+            &WheelBuilder::new("app", "1.0")
+                .file("app.py", APP_PY.to_vec())
+                .file(
+                    "app-1.0.data/scripts/app-tool",
+                    b"#!python\nprint('tool')\n".to_vec(),
+                )
+                .file(
+                    "app-1.0.data/data/share/app/readme.txt",
+                    b"read me\n".to_vec(),
+                )
+                .file(
+                    "app-1.0.dist-info/entry_points.txt",
+                    b"[console_scripts]\napp-cli = app:main\n".to_vec(),
+                ),
+        ))
+        .file(DistFile::wheel(
+            &WheelBuilder::new("lib", "1.0").file("lib.py", b"L = 1\n".to_vec()),
+        ))
+        .start()
+}
+
+const APP_PY: &[u8] = b"def main():\n    print('app')\n";
+
+/// Locks app and lib from [`wheels_only_index`] in `dir`; the venvs `names` and uv, or
+/// `None` where there is no python3 or uv.
+fn wheels_only_setup(dir: &Path, names: &[&str]) -> Option<(TestIndex, Vec<Venv>, String)> {
+    let index = wheels_only_index();
+    write(dir, "upper-constraints.txt", "app===1.0\nlib===1.0\n");
+    let run = pinguard(
+        dir,
+        &[
+            "lock",
+            "upper-constraints.txt",
+            "--index-url",
+            &index.simple_url(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let uv = real_uv()?;
+    let venvs = names
+        .iter()
+        .map(|name| Venv::fresh(&dir.join(name)))
+        .collect::<Option<_>>()?;
+    Some((index, venvs, uv))
+}
+
+fn install_with_uv(dir: &Path, venv: &Venv, uv: &str, quiet: bool) -> Run {
+    let python = venv_python(venv);
+    let mut args = vec![
+        "install",
+        "--python",
+        &python,
+        "--installer",
+        "uv",
+        "--uv",
+        uv,
+    ];
+    if quiet {
+        args.push("-q");
+    }
+    pinguard(dir, &args)
+}
+
+/// The venv's site-packages, as the file system names it (findings name real paths).
+fn site_packages(venv: &Venv) -> std::path::PathBuf {
+    let lib = fs::read_dir(venv.dir().join("lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    fs::canonicalize(lib.join("site-packages")).unwrap()
+}
+
+fn links(path: &Path) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(&fs::symlink_metadata(path).unwrap())
+}
+
+#[test]
+fn with_uv_and_only_wheels_a_second_install_links_from_uv_cache_and_every_file_checks() {
+    let dir = scratch();
+    let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a", "b"]) else {
+        return;
+    };
+    for venv in &venvs {
+        let run = install_with_uv(dir.path(), venv, &uv, true);
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    }
+    let b = &venvs[1];
+    assert_eq!(b.installers(), ["app uv", "lib uv"]);
+    // One tree in uv's cache, linked into both environments.
+    assert_eq!(links(&site_packages(b).join("app.py")), 3);
+    assert!(dir.path().join("cache/uv-v1/cache").is_dir());
+    for (script, says) in [("app-tool", "tool\n"), ("app-cli", "app\n")] {
+        let out = std::process::Command::new(b.dir().join("bin").join(script))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), says, "{script}");
+    }
+    assert_eq!(
+        fs::read_to_string(b.dir().join("share/app/readme.txt")).unwrap(),
+        "read me\n"
+    );
+}
+
+#[test]
+fn with_uv_a_file_edited_through_uv_cache_is_found_and_installed_again_from_the_wheel() {
+    let dir = scratch();
+    let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a", "b", "c"]) else {
+        return;
+    };
+    let run = install_with_uv(dir.path(), &venvs[0], &uv, true);
+    assert_eq!(run.code, 0, "{run:?}");
+    // a's app.py is a hard link to uv's cache: editing it edits the cache.
+    let edited = site_packages(&venvs[0]).join("app.py");
+    fs::write(&edited, "import os\n").unwrap();
+    let b = &venvs[1];
+    let run = install_with_uv(dir.path(), b, &uv, false);
+    assert_eq!(run.code, 0, "{run:?}");
+    let site = site_packages(b);
+    let expected = format!(
+        "warning: {}/app.py does not hold the bytes app-1.0-py3-none-any.whl has for it\n\
+         warning: uv's cache ({}/cache/uv-v1/cache) gave files that are not the verified \
+         wheels' bytes; it is removed, and uv installs again from the verified wheels alone\n",
+        site.display(),
+        dir.path().display()
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with(&format!(
+            "Installed 2 verified files into {}\n",
+            venv_python(b)
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fs::read(site.join("app.py")).unwrap(), APP_PY);
+    assert_eq!(links(&site.join("app.py")), 1);
+    // The next install makes a new cache from the verified wheels.
+    let run = install_with_uv(dir.path(), &venvs[2], &uv, true);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    assert_eq!(
+        fs::read(site_packages(&venvs[2]).join("app.py")).unwrap(),
+        APP_PY
+    );
+}
+
+#[test]
+fn with_uv_a_file_planted_in_uv_cache_is_found_and_removed() {
+    let dir = scratch();
+    let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a", "b"]) else {
+        return;
+    };
+    let run = install_with_uv(dir.path(), &venvs[0], &uv, true);
+    assert_eq!(run.code, 0, "{run:?}");
+    // uv links every file of the tree it unpacked, RECORD or not.
+    let tree = find_dir_holding(&dir.path().join("cache/uv-v1/cache"), "app.py").unwrap();
+    fs::write(tree.join("planted.pth"), "import os\n").unwrap();
+    let run = install_with_uv(dir.path(), &venvs[1], &uv, false);
+    assert_eq!(run.code, 0, "{run:?}");
+    let site = site_packages(&venvs[1]);
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: {}/planted.pth was created by the install, and no verified wheel has it\n",
+            site.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!site.join("planted.pth").exists());
+    assert_eq!(venvs[1].installed(), ["app 1.0", "lib 1.0"]);
+}
+
+#[test]
+fn with_uv_other_bytes_installed_even_without_its_cache_are_an_error() {
+    let dir = scratch();
+    let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a"]) else {
+        return;
+    };
+    let venv = &venvs[0];
+    // A uv that changes lib.py after every install.
+    let script = format!(
+        "#!/bin/sh\n'{uv}' \"$@\"; status=$?\n\
+         for f in '{}'/lib/python*/site-packages/lib.py; do [ -f \"$f\" ] && echo '# x' >> \"$f\"; done\n\
+         exit $status\n",
+        venv.dir().display()
+    );
+    let changing = write(dir.path(), "changing-uv", script);
+    let mut permissions = fs::metadata(&changing).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    fs::set_permissions(&changing, permissions).unwrap();
+    let run = install_with_uv(dir.path(), venv, &changing.display().to_string(), true);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {}/lib.py does not hold the bytes lib-1.0-py3-none-any.whl has for it\n\
+             error: uv installed files into {} that are not the verified wheels' bytes\n\
+             help: do not use this environment: remove it and install again\n",
+            site_packages(venv).display(),
+            venv_python(venv)
+        )
+    );
+}
+
+/// The first directory below `root` that holds a file `name`.
+fn find_dir_holding(root: &Path, name: &str) -> Option<std::path::PathBuf> {
+    let mut pending = vec![root.to_owned()];
+    while let Some(dir) = pending.pop() {
+        if dir.join(name).is_file() {
+            return Some(dir);
+        }
+        for entry in fs::read_dir(&dir).ok()?.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(entry.path());
+            }
+        }
+    }
+    None
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::Instant;
 use crate::cli::FetchArgs;
 use crate::exit::ExitStatus;
 use crate::guard::Locked;
-use crate::guard::fetch::{FetchOptions, Origin, fetch};
+use crate::guard::fetch::{FetchOptions, Layout, Origin, fetch};
 use crate::progress::Progress;
 use crate::report::Reporter;
 use crate::settings::TargetChoice;
@@ -51,6 +51,7 @@ pub fn run(args: FetchArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         return Ok(status);
     }
     let options = FetchOptions {
+        layout: Layout::Flat,
         dest: dest.clone(),
         store: guard.store.clone(),
         concurrency: guard.concurrency,

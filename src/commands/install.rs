@@ -78,11 +78,8 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
             None => return Ok(ExitStatus::Failure),
         },
     };
-    let python = target
-        .interpreter()
-        .expect("a probed target knows its interpreter");
     super::install_verified(
-        python,
+        &target,
         &selection.files,
         &local,
         &guard,

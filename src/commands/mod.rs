@@ -9,6 +9,7 @@ pub mod install;
 pub mod lock;
 pub mod provenance;
 pub mod sync;
+mod uv_cache;
 pub mod verify;
 
 use std::io::{IsTerminal, Write};
@@ -18,7 +19,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, InstallerArgs, NetworkArgs};
 use crate::exit::ExitStatus;
-use crate::guard::fetch::{Fetch, FetchOptions, fetch};
+use crate::guard::fetch::{Fetch, FetchOptions, Fetched, Layout, fetch};
 use crate::guard::installer::{Installer, RunOptions};
 use crate::guard::{LockError, Locked, LockedFiles, python, read_lock};
 use crate::http::HttpClient;
@@ -257,6 +258,8 @@ struct GuardNetwork {
     /// Pages the guard reads (provenance objects), so that `--offline` works from them.
     cache: crate::cache::Cache,
     store: Option<PathBuf>,
+    /// pinguard's cache directory (`None` with `--no-cache`).
+    cache_dir: Option<PathBuf>,
     concurrency: usize,
 }
 
@@ -273,6 +276,7 @@ impl GuardNetwork {
             http,
             cache: network.cache(false),
             store: network.cache_dir.as_ref().map(|dir| dir.join("files-v1")),
+            cache_dir: network.cache_dir.clone(),
             concurrency: network.concurrency,
         })
     }
@@ -323,7 +327,7 @@ fn find_installer(args: &InstallerArgs, reporter: &Reporter) -> Option<Installer
 /// files: [`Installer`]), and after them the `local` source trees with nothing but the
 /// verified files to build with. `--quiet` reaches the installer.
 fn install_verified(
-    python: &Path,
+    target: &Target,
     files: &[Locked<'_>],
     local: &[LocalProject],
     guard: &GuardNetwork,
@@ -332,12 +336,24 @@ fn install_verified(
     reporter: &Reporter,
 ) -> anyhow::Result<ExitStatus> {
     let (installer, extra) = installer;
+    let python = target
+        .interpreter()
+        .expect("a probed target knows its interpreter");
     let quiet = reporter.verbosity() == Verbosity::Quiet;
     let wheelhouse = tempfile::Builder::new()
         .prefix("pinguard-install-")
         .tempdir()?;
+    let uv_cache =
+        uv_cache::UvCache::for_install(installer, guard.cache_dir.as_deref(), extra, target, files);
     let options = FetchOptions {
-        dest: wheelhouse.path().to_owned(),
+        dest: uv_cache
+            .as_ref()
+            .map_or_else(|| wheelhouse.path().to_owned(), uv_cache::UvCache::wheels),
+        layout: if uv_cache.is_some() {
+            Layout::ByDigest
+        } else {
+            Layout::Flat
+        },
         store: guard.store.clone(),
         concurrency: guard.concurrency,
         lock_dir: lock_dir.to_owned(),
@@ -349,26 +365,35 @@ fn install_verified(
         reporter.error("nothing was installed");
         return Ok(status);
     }
-    let mut requirements = String::new();
-    for (file, fetched) in files.iter().zip(outcome.results.iter().flatten()) {
-        let url = url::Url::from_file_path(&fetched.path)
-            .map_err(|()| anyhow::anyhow!("{} is not an absolute path", fetched.path.display()))?;
-        requirements.push_str(&format!(
-            "{} @ {url} --hash=sha256:{}\n",
-            file.package.name, fetched.sha256
-        ));
-    }
+    let fetched: Vec<&Fetched> = outcome.results.iter().flatten().collect();
     let requirements_path = wheelhouse.path().join(".pinguard-requirements.txt");
-    fs_err::write(&requirements_path, requirements)?;
-    let options = RunOptions { quiet, extra };
-    let status =
-        installer.install_locked(python, wheelhouse.path(), &requirements_path, options)?;
-    if !status.success() {
-        reporter.error(&format!(
-            "{} failed ({status}) after every file verified",
-            installer.name()
-        ));
-        return Ok(ExitStatus::Error);
+    fs_err::write(&requirements_path, requirement_lines(files, &fetched)?)?;
+    let status = match &uv_cache {
+        Some(cache) => {
+            let wheels: Vec<(String, PathBuf)> = fetched
+                .iter()
+                .map(|f| (f.name.clone(), f.path.clone()))
+                .collect();
+            let (dir, reqs) = (wheelhouse.path(), requirements_path.as_path());
+            uv_cache::install(cache, installer, python, &wheels, reqs, dir, reporter)?
+        }
+        None => {
+            let options = RunOptions { quiet, extra };
+            let status =
+                installer.install_locked(python, wheelhouse.path(), &requirements_path, options)?;
+            if status.success() {
+                ExitStatus::Success
+            } else {
+                reporter.error(&format!(
+                    "{} failed ({status}) after every file verified",
+                    installer.name()
+                ));
+                ExitStatus::Error
+            }
+        }
+    };
+    if status != ExitStatus::Success {
+        return Ok(status);
     }
     for project in local {
         let status = installer.install_local(
@@ -400,6 +425,20 @@ fn install_verified(
         }
     ));
     Ok(ExitStatus::Success)
+}
+
+/// `name @ file://… --hash=sha256:…` for each verified file: what the installer installs.
+fn requirement_lines(files: &[Locked<'_>], fetched: &[&Fetched]) -> anyhow::Result<String> {
+    let mut requirements = String::new();
+    for (file, fetched) in files.iter().zip(fetched) {
+        let url = url::Url::from_file_path(&fetched.path)
+            .map_err(|()| anyhow::anyhow!("{} is not an absolute path", fetched.path.display()))?;
+        requirements.push_str(&format!(
+            "{} @ {url} --hash=sha256:{}\n",
+            file.package.name, fetched.sha256
+        ));
+    }
+    Ok(requirements)
 }
 
 /// What reading `packages` packages' dependencies cost, for `--verbose`.

@@ -85,7 +85,7 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
     }
     if !to_install.is_empty() {
         let status = super::install_verified(
-            &interpreter,
+            &target,
             &to_install,
             &[],
             &guard,

@@ -131,12 +131,38 @@ impl FetchError {
 pub struct FetchOptions {
     /// The destination directory (created if missing).
     pub dest: PathBuf,
+    /// Where in it each file goes.
+    pub layout: Layout,
     /// The content-addressed store, if any.
     pub store: Option<PathBuf>,
     /// Files fetched at once.
     pub concurrency: usize,
     /// The directory relative `path` locations in the lock are relative to.
     pub lock_dir: PathBuf,
+}
+
+/// Where in the destination a fetched file goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `DEST/<file name>`: a wheelhouse for pip and people.
+    Flat,
+    /// `DEST/<sha256>/<file name>`: files that keep their path from one run to the next
+    /// whatever other locks name the same file with other bytes (the wheelhouse uv's
+    /// cache knows its wheels by, see [`super::installer`]).
+    ByDigest,
+}
+
+impl FetchOptions {
+    /// The path `file` is fetched to.
+    pub fn path_of(&self, file: &Locked<'_>) -> PathBuf {
+        match self.layout {
+            Layout::Flat => self.dest.join(&file.entry.name),
+            Layout::ByDigest => self
+                .dest
+                .join(file.entry.sha256.to_string())
+                .join(&file.entry.name),
+        }
+    }
 }
 
 /// What the destination held under a locked name before the fetch, when it was not the
@@ -256,7 +282,7 @@ pub fn fetch(
         if let Some((found, disposal)) = found {
             fetch.tampered.push(Tampered {
                 index,
-                path: options.dest.join(&files[index].entry.name),
+                path: options.path_of(&files[index]),
                 found,
                 disposal,
             });
@@ -272,7 +298,14 @@ fn fetch_one(
     http: &HttpClient,
     options: &FetchOptions,
 ) -> (Option<(Found, Disposal)>, Result<Fetched, FetchError>) {
-    let target = options.dest.join(&file.entry.name);
+    let target = options.path_of(file);
+    if options.layout == Layout::ByDigest
+        && let Some(dir) = target.parent()
+    {
+        // Stale temporaries of this file's directory; a failure shows as the fetch's.
+        let _ = fs_err::create_dir_all(dir);
+        temporary::remove_stale(dir);
+    }
     let found = match check_file(file.entry, &target) {
         // Already there with the right bytes: keep it.
         Ok((Check::Match, size)) => {
@@ -325,7 +358,8 @@ fn fetch_into(
         .store
         .as_ref()
         .map(|store| store.join(file.entry.sha256.to_string()));
-    let mut temp = temporary::create_in(&options.dest).map_err(io_error)?;
+    let dir = target.parent().unwrap_or(&options.dest);
+    let mut temp = temporary::create_in(dir).map_err(io_error)?;
 
     // From the store, hashed again on the way.
     if let Some(stored) = &store_path

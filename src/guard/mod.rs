@@ -15,10 +15,12 @@
 
 pub mod closure;
 pub mod fetch;
+pub mod installed;
 pub mod installer;
 pub mod python;
 pub mod select;
 pub mod verify;
+pub mod wheel;
 
 use std::collections::BTreeMap;
 use std::fmt;

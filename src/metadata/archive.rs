@@ -105,7 +105,7 @@ pub fn wheel_metadata<R: Read + Seek>(
 }
 
 /// `dir` without its `.dist-info` suffix (any case), if it has one.
-fn dist_info_stem(dir: &str) -> Option<&str> {
+pub(crate) fn dist_info_stem(dir: &str) -> Option<&str> {
     const SUFFIX: &str = ".dist-info";
     let cut = dir.len().checked_sub(SUFFIX.len())?;
     (dir.is_char_boundary(cut) && dir[cut..].eq_ignore_ascii_case(SUFFIX)).then(|| &dir[..cut])
@@ -113,7 +113,7 @@ fn dist_info_stem(dir: &str) -> Option<&str> {
 
 /// Picks the wheel's own `METADATA` among the paths of `<dir>.dist-info/METADATA` members;
 /// returns its position in `paths`.
-fn choose_dist_info(paths: &[&str], wheel: &WheelFilename) -> Option<usize> {
+pub(crate) fn choose_dist_info(paths: &[&str], wheel: &WheelFilename) -> Option<usize> {
     // `{name}-{version}.dist-info`; the name may hold `-` in old wheels, so try every split
     // whose name part normalizes to the wheel's project. `Some(same version)` on a match.
     let matches = |path: &str| -> Option<bool> {
