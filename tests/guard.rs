@@ -1367,7 +1367,12 @@ fn noting_uv(dir: &Path, uv: &str) -> String {
         "#!/bin/sh\necho ran >> '{}'\nexec '{uv}' \"$@\"\n",
         dir.join("uv-ran").display()
     );
-    let path = write(dir, "noting-uv", script);
+    executable(dir, "noting-uv", script)
+}
+
+/// Writes the shell script `dir/name`, executable; its path.
+fn executable(dir: &Path, name: &str, script: String) -> String {
+    let path = write(dir, name, script);
     let mut permissions = fs::metadata(&path).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
     fs::set_permissions(&path, permissions).unwrap();
@@ -1644,11 +1649,8 @@ fn with_uv_other_bytes_installed_even_without_its_cache_are_an_error() {
          exit $status\n",
         venv.dir().display()
     );
-    let changing = write(dir.path(), "changing-uv", script);
-    let mut permissions = fs::metadata(&changing).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    fs::set_permissions(&changing, permissions).unwrap();
-    let run = install_with_uv(dir.path(), venv, &changing.display().to_string(), true);
+    let changing = executable(dir.path(), "changing-uv", script);
+    let run = install_with_uv(dir.path(), venv, &changing, true);
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         run.stderr,
