@@ -368,30 +368,16 @@ fn install_verified(
     let fetched: Vec<&Fetched> = outcome.results.iter().flatten().collect();
     let requirements_path = wheelhouse.path().join(".pinguard-requirements.txt");
     fs_err::write(&requirements_path, requirement_lines(files, &fetched)?)?;
-    let status = match &uv_cache {
-        Some(cache) => {
-            let wheels: Vec<(String, PathBuf)> = fetched
-                .iter()
-                .map(|f| (f.name.clone(), f.path.clone()))
-                .collect();
-            let (dir, reqs) = (wheelhouse.path(), requirements_path.as_path());
-            uv_cache::install(cache, installer, python, &wheels, reqs, dir, reporter)?
-        }
-        None => {
-            let options = RunOptions { quiet, extra };
-            let status =
-                installer.install_locked(python, wheelhouse.path(), &requirements_path, options)?;
-            if status.success() {
-                ExitStatus::Success
-            } else {
-                reporter.error(&format!(
-                    "{} failed ({status}) after every file verified",
-                    installer.name()
-                ));
-                ExitStatus::Error
-            }
-        }
-    };
+    let requirements = (wheelhouse.path(), requirements_path.as_path());
+    let status = install_fetched(
+        uv_cache.as_ref(),
+        installer,
+        python,
+        &fetched,
+        requirements,
+        extra,
+        reporter,
+    )?;
     if status != ExitStatus::Success {
         return Ok(status);
     }
@@ -425,6 +411,46 @@ fn install_verified(
         }
     ));
     Ok(ExitStatus::Success)
+}
+
+/// Has the installer install the `fetched` files (`requirements`: the private wheelhouse and
+/// the requirements file naming them), from uv's cache when there is one.
+fn install_fetched(
+    uv_cache: Option<&uv_cache::UvCache>,
+    installer: &Installer,
+    python: &Path,
+    fetched: &[&Fetched],
+    requirements: (&Path, &Path),
+    extra: &[String],
+    reporter: &Reporter,
+) -> anyhow::Result<ExitStatus> {
+    let (wheelhouse, requirements_path) = requirements;
+    if let Some(cache) = uv_cache {
+        let wheels: Vec<(String, PathBuf)> = fetched
+            .iter()
+            .map(|f| (f.name.clone(), f.path.clone()))
+            .collect();
+        return uv_cache::install(
+            cache,
+            installer,
+            python,
+            &wheels,
+            requirements_path,
+            wheelhouse,
+            reporter,
+        );
+    }
+    let quiet = reporter.verbosity() == Verbosity::Quiet;
+    let options = RunOptions { quiet, extra };
+    let status = installer.install_locked(python, wheelhouse, requirements_path, options)?;
+    if status.success() {
+        return Ok(ExitStatus::Success);
+    }
+    reporter.error(&format!(
+        "{} failed ({status}) after every file verified",
+        installer.name()
+    ));
+    Ok(ExitStatus::Error)
 }
 
 /// `name @ file://… --hash=sha256:…` for each verified file: what the installer installs.
