@@ -443,14 +443,23 @@ fn install_fetched(
     let quiet = reporter.verbosity() == Verbosity::Quiet;
     let options = RunOptions { quiet, extra };
     let status = installer.install_locked(python, wheelhouse, requirements_path, options)?;
+    Ok(installer_status(installer, status, reporter))
+}
+
+/// `Success`, or `Error` after saying that the installer failed after every file verified.
+fn installer_status(
+    installer: &Installer,
+    status: std::process::ExitStatus,
+    reporter: &Reporter,
+) -> ExitStatus {
     if status.success() {
-        return Ok(ExitStatus::Success);
+        return ExitStatus::Success;
     }
     reporter.error(&format!(
         "{} failed ({status}) after every file verified",
         installer.name()
     ));
-    Ok(ExitStatus::Error)
+    ExitStatus::Error
 }
 
 /// `name @ file://… --hash=sha256:…` for each verified file: what the installer installs.

@@ -102,7 +102,7 @@ pub(super) fn install(
         Ok(installed) => installed,
         Err(reason) => {
             reporter.info(&format!("{reason}; uv installs without its cache"));
-            return status_of(installer, uncached(&[])?, reporter);
+            return Ok(super::installer_status(installer, uncached(&[])?, reporter));
         }
     };
     let roots = installed::roots(&cache.scheme, &installed);
@@ -130,7 +130,7 @@ pub(super) fn install(
     remove_created(&findings);
     let status = uncached(&["--reinstall".to_owned()])?;
     if !status.success() {
-        return status_of(installer, status, reporter);
+        return Ok(super::installer_status(installer, status, reporter));
     }
     let after = Snapshot::take(&roots);
     let findings = installed::check(&installed, &cache.scheme, &before, &after);
@@ -176,20 +176,4 @@ fn remove_created(findings: &[Finding]) {
             let _ = std::fs::remove_file(path);
         }
     }
-}
-
-/// `Success`, or an error saying the installer failed after every file verified.
-fn status_of(
-    installer: &Installer,
-    status: std::process::ExitStatus,
-    reporter: &Reporter,
-) -> anyhow::Result<ExitStatus> {
-    if status.success() {
-        return Ok(ExitStatus::Success);
-    }
-    reporter.error(&format!(
-        "{} failed ({status}) after every file verified",
-        installer.name()
-    ));
-    Ok(ExitStatus::Error)
 }
