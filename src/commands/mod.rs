@@ -426,22 +426,14 @@ fn install_fetched(
 ) -> anyhow::Result<ExitStatus> {
     let (wheelhouse, requirements_path) = requirements;
     if let Some(cache) = uv_cache {
-        let wheels: Vec<(String, PathBuf)> = fetched
-            .iter()
-            .map(|f| (f.name.clone(), f.path.clone()))
-            .collect();
-        return uv_cache::install(
-            cache,
-            installer,
-            python,
-            &wheels,
-            requirements_path,
-            wheelhouse,
-            reporter,
-        );
+        return uv_cache::install(cache, installer, python, fetched, requirements, reporter);
     }
     let quiet = reporter.verbosity() == Verbosity::Quiet;
-    let options = RunOptions { quiet, extra };
+    let options = RunOptions {
+        quiet,
+        extra,
+        uv_cache: None,
+    };
     let status = installer.install_locked(python, wheelhouse, requirements_path, options)?;
     Ok(installer_status(installer, status, reporter))
 }

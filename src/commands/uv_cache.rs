@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use crate::exit::ExitStatus;
 use crate::guard::Locked;
+use crate::guard::fetch::Fetched;
 use crate::guard::installed::{self, Finding, Installed, Snapshot};
 use crate::guard::installer::{Installer, RunOptions};
 use crate::guard::wheel::WheelContents;
@@ -79,26 +80,29 @@ impl UvCache {
     }
 }
 
-/// One install with uv's cache: the steps of the module docs.
+/// One install with uv's cache of the `fetched` wheels (`requirements`: the private
+/// wheelhouse and the requirements file naming them): the steps of the module docs.
 pub(super) fn install(
     cache: &UvCache,
     installer: &Installer,
     python: &Path,
-    wheels: &[(String, PathBuf)],
-    requirements: &Path,
-    fallback_wheelhouse: &Path,
+    fetched: &[&Fetched],
+    requirements: (&Path, &Path),
     reporter: &Reporter,
 ) -> anyhow::Result<ExitStatus> {
+    let (wheelhouse, requirements) = requirements;
     let quiet = reporter.verbosity() == crate::report::Verbosity::Quiet;
-    let uncached = |extra: &[String]| {
-        installer.install_locked(
-            python,
-            fallback_wheelhouse,
-            requirements,
-            RunOptions { quiet, extra },
-        )
+    let uv_cache = cache.cache();
+    let run = |extra: &[String], uv_cache: Option<&Path>| {
+        let options = RunOptions {
+            quiet,
+            extra,
+            uv_cache,
+        };
+        installer.install_locked(python, wheelhouse, requirements, options)
     };
-    let installed = match read_wheels(wheels) {
+    let uncached = |extra: &[String]| run(extra, None);
+    let installed = match read_wheels(fetched) {
         Ok(installed) => installed,
         Err(reason) => {
             reporter.info(&format!("{reason}; uv installs without its cache"));
@@ -107,8 +111,8 @@ pub(super) fn install(
     };
     let roots = installed::roots(&cache.scheme, &installed);
     let before = Snapshot::take(&roots);
-    fs_err::create_dir_all(cache.cache())?;
-    let status = installer.install_cached(python, &cache.cache(), requirements, quiet)?;
+    fs_err::create_dir_all(&uv_cache)?;
+    let status = run(&[], Some(&uv_cache))?;
     let after = Snapshot::take(&roots);
     let findings = installed::check(&installed, &cache.scheme, &before, &after);
     if status.success() && findings.is_empty() {
@@ -119,7 +123,7 @@ pub(super) fn install(
     }
     reporter.warn(&format!(
         "uv's cache ({}) {}; it is removed, and uv installs again from the verified wheels alone",
-        cache.cache().display(),
+        uv_cache.display(),
         if status.success() {
             "gave files that are not the verified wheels' bytes".to_owned()
         } else {
@@ -150,14 +154,14 @@ pub(super) fn install(
 
 /// The contents of every verified wheel, read in parallel; the first that cannot be read
 /// says why the cache is not used.
-fn read_wheels(wheels: &[(String, PathBuf)]) -> Result<Vec<Installed>, String> {
-    wheels
+fn read_wheels(fetched: &[&Fetched]) -> Result<Vec<Installed>, String> {
+    fetched
         .par_iter()
-        .map(|(name, path)| {
-            WheelContents::read(path, name)
+        .map(|fetched| {
+            WheelContents::read(&fetched.path, &fetched.name)
                 .map(|contents| Installed {
                     contents,
-                    wheel: path.clone(),
+                    wheel: fetched.path.clone(),
                 })
                 .map_err(|e| e.to_string())
         })

@@ -147,8 +147,8 @@ pub enum Layout {
     /// `DEST/<file name>`: a wheelhouse for pip and people.
     Flat,
     /// `DEST/<sha256>/<file name>`: files that keep their path from one run to the next
-    /// whatever other locks name the same file with other bytes (the wheelhouse uv's
-    /// cache knows its wheels by, see [`super::installer`]).
+    /// whatever other locks name the same file with other bytes (the wheelhouse whose paths
+    /// pinguard's uv cache knows its wheels by: `install --installer uv`).
     ByDigest,
 }
 

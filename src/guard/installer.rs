@@ -46,6 +46,10 @@ pub struct RunOptions<'a> {
     pub quiet: bool,
     /// Arguments after `--`, for the installer.
     pub extra: &'a [String],
+    /// uv's cache, for wheels only and only followed by [`super::installed::check`]: uv
+    /// trusts its cache, pinguard does not. `None`: uv's `--no-cache`. pip always runs with
+    /// `--no-cache-dir`.
+    pub uv_cache: Option<&'a Path>,
 }
 
 impl Installer {
@@ -80,37 +84,11 @@ impl Installer {
         requirements: &Path,
         options: RunOptions<'_>,
     ) -> Result<ExitStatus, PythonError> {
-        let mut args = self.install_args(python, wheelhouse, options.quiet);
+        let mut args = self.install_args(python, wheelhouse, options.quiet, options.uv_cache);
         args.push("--require-hashes".into());
         args.push("-r".into());
         args.push(requirements.display().to_string());
         args.extend(options.extra.iter().cloned());
-        self.run(python, "install", &args)
-    }
-
-    /// Installs what `requirements` names (wheels only) into `python`'s environment with uv,
-    /// whose cache is `cache`: uv reuses the trees it unpacked from these wheels before, and
-    /// links them into the environment (see [`uv_link_mode`]). Only for uv, and only
-    /// followed by [`super::installed::check`]: uv trusts its cache, pinguard does not.
-    pub fn install_cached(
-        &self,
-        python: &Path,
-        cache: &Path,
-        requirements: &Path,
-        quiet: bool,
-    ) -> Result<ExitStatus, PythonError> {
-        let mut args: Vec<String> = ["--no-index", "--no-deps", "--offline", "--cache-dir"]
-            .iter()
-            .map(|arg| (*arg).to_owned())
-            .collect();
-        args.push(cache.display().to_string());
-        args.push("--link-mode".into());
-        args.push(uv_link_mode(python, cache).into());
-        if quiet {
-            args.push("--quiet".into());
-        }
-        args.extend(["--require-hashes".into(), "-r".into()]);
-        args.push(requirements.display().to_string());
         self.run(python, "install", &args)
     }
 
@@ -124,7 +102,7 @@ impl Installer {
         editable: bool,
         quiet: bool,
     ) -> Result<ExitStatus, PythonError> {
-        let mut args = self.install_args(python, wheelhouse, quiet);
+        let mut args = self.install_args(python, wheelhouse, quiet, None);
         args.push("--no-build-isolation".into());
         if editable {
             args.push("--editable".into());
@@ -144,29 +122,45 @@ impl Installer {
     }
 
     /// The arguments of `install` into `python`'s environment with no index, no dependencies,
-    /// no cache, and the verified wheelhouse as the only place to find anything (an sdist's
-    /// build requirements included).
-    fn install_args(&self, python: &Path, wheelhouse: &Path, quiet: bool) -> Vec<String> {
+    /// no cache but `uv_cache` (uv only), and the verified wheelhouse as the only place to
+    /// find anything (an sdist's build requirements included).
+    fn install_args(
+        &self,
+        python: &Path,
+        wheelhouse: &Path,
+        quiet: bool,
+        uv_cache: Option<&Path>,
+    ) -> Vec<String> {
         let mut args: Vec<String> = ["--no-index", "--no-deps"]
             .iter()
             .map(|arg| (*arg).to_owned())
             .collect();
-        match self {
+        match (self, uv_cache) {
             // Wheels built from the sdists would be cached under the wheelhouse's random
             // path, never to be used again.
-            Self::Pip => args.extend([
+            (Self::Pip, _) => args.extend([
                 "--no-cache-dir".into(),
                 "--disable-pip-version-check".into(),
             ]),
             // `--no-cache`: uv works in a temporary cache of its own, removed after the run,
             // so it reads nothing a run before it cached (unverified by pinguard) and keeps
             // no wheel it built.
-            Self::Uv(_) => args.extend([
+            (Self::Uv(_), None) => args.extend([
                 "--no-cache".into(),
                 "--link-mode".into(),
                 uv_link_mode(python, &std::env::temp_dir()).into(),
-                "--offline".into(),
             ]),
+            // uv reuses the trees it unpacked from these wheels before, and links them into
+            // the environment.
+            (Self::Uv(_), Some(cache)) => args.extend([
+                "--cache-dir".into(),
+                cache.display().to_string(),
+                "--link-mode".into(),
+                uv_link_mode(python, cache).into(),
+            ]),
+        }
+        if matches!(self, Self::Uv(_)) {
+            args.push("--offline".into());
         }
         if quiet {
             args.push("--quiet".into());
