@@ -176,16 +176,12 @@ impl Finding {
 /// The directories to snapshot for installing `wheels` with `scheme`: the module and script
 /// directories, and the top directory of each data file.
 pub fn roots(scheme: &Scheme, wheels: &[Installed]) -> Vec<PathBuf> {
-    let mut roots = vec![
-        canonical(&scheme.purelib),
-        canonical(&scheme.platlib),
-        canonical(&scheme.scripts),
-    ];
-    let data = canonical(&scheme.data);
+    let dirs = Dirs::new(scheme);
+    let mut roots = vec![dirs.purelib, dirs.platlib, dirs.scripts];
     for member in wheels.iter().flat_map(|w| &w.contents.members) {
         if member.part == Part::Data {
             let top = member.path.split('/').next().unwrap_or_default();
-            roots.push(data.join(top));
+            roots.push(dirs.data.join(top));
         }
     }
     roots.sort();
@@ -212,7 +208,7 @@ pub fn check(
     let mut members: Vec<(&Installed, &Member, PathBuf)> = Vec::new();
     for installed in wheels {
         let contents = &installed.contents;
-        let root = dirs.of(root_part(contents)).join(&contents.dist_info);
+        let root = dirs.of(contents.root).join(&contents.dist_info);
         // A wheel the installer left alone (already installed) took nothing from the cache.
         if !changed.contains(&root.join("RECORD")) {
             continue;
@@ -255,15 +251,6 @@ fn finding_path(finding: &Finding) -> &Path {
         | Finding::Missing { path, .. }
         | Finding::Unexpected { path, .. } => path,
     }
-}
-
-/// The part a wheel's root (and its `.dist-info`) is installed to.
-fn root_part(contents: &WheelContents) -> Part {
-    contents
-        .members
-        .iter()
-        .find(|m| m.path.starts_with(&format!("{}/", contents.dist_info)))
-        .map_or(Part::Purelib, |m| m.part)
 }
 
 /// The scheme's directories, canonical so that they compare with the walked paths.

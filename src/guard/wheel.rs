@@ -16,7 +16,7 @@ use zip::ZipArchive;
 
 use crate::digest::Sha256;
 use crate::filename::WheelFilename;
-use crate::metadata::archive::{MAX_MEMBER_SIZE, choose_dist_info, dist_info_stem};
+use crate::metadata::archive::{MAX_MEMBER_SIZE, choose_dist_info, is_dist_info_metadata};
 
 /// Where the binary distribution format installs a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub struct WheelContents {
     pub file: String,
     /// Its `.dist-info` directory (`six-1.16.0.dist-info`), in the root's part.
     pub dist_info: String,
+    /// Where its root (and so its `.dist-info`) is installed: `Root-Is-Purelib`.
+    pub root: Part,
     /// Every member but its `RECORD`, which an installer rewrites.
     pub members: Vec<Member>,
     /// The names of the scripts its entry points make (`console_scripts`, `gui_scripts`).
@@ -114,7 +116,8 @@ impl WheelContents {
             .collect::<Option<_>>()
             .ok_or_else(no_record)?;
         let dist_info = find_dist_info(&names, file).ok_or_else(no_record)?;
-        let record = read_member(&mut archive, &format!("{dist_info}/RECORD"))
+        let record_name = format!("{dist_info}/RECORD");
+        let record = read_member(&mut archive, &record_name)
             .map_err(zip_error)?
             .ok_or_else(no_record)?;
         let record = String::from_utf8_lossy(&record);
@@ -130,7 +133,7 @@ impl WheelContents {
         let data_dir = format!("{stem}.data/");
         let mut members = Vec::new();
         for (index, name) in names.iter().enumerate() {
-            if name.ends_with('/') || *name == format!("{dist_info}/RECORD") {
+            if name.ends_with('/') || *name == record_name {
                 continue;
             }
             let member_error = |reason| WheelError::Member {
@@ -155,6 +158,7 @@ impl WheelContents {
         Ok(Self {
             file: file.to_owned(),
             dist_info,
+            root,
             members,
             entry_scripts: entry_points
                 .map(|text| entry_scripts(&String::from_utf8_lossy(&text)))
@@ -169,12 +173,8 @@ fn find_dist_info(names: &[String], file: &str) -> Option<String> {
     let wheel = WheelFilename::parse(file)?;
     let metadata: Vec<&str> = names
         .iter()
-        .filter(|name| {
-            name.split_once('/').is_some_and(|(dir, member)| {
-                member == "METADATA" && dist_info_stem(dir).is_some_and(|s| !s.is_empty())
-            })
-        })
         .map(String::as_str)
+        .filter(|name| is_dist_info_metadata(name))
         .collect();
     let chosen = choose_dist_info(&metadata, &wheel)?;
     Some(metadata[chosen].split_once('/')?.0.to_owned())

@@ -73,10 +73,7 @@ pub fn wheel_metadata<R: Read + Seek>(
     let candidates: Vec<(usize, String)> = (0..archive.len())
         .filter_map(|index| {
             let name = archive.name_for_index(index)?.ok()?;
-            let (dir, member) = name.split_once('/')?;
-            let is_metadata = member.eq_ignore_ascii_case("METADATA")
-                && dist_info_stem(dir).is_some_and(|stem| !stem.is_empty());
-            is_metadata.then(|| (index, name.into_owned()))
+            is_dist_info_metadata(&name).then(|| (index, name.into_owned()))
         })
         .collect();
     let paths: Vec<&str> = candidates.iter().map(|(_, path)| path.as_str()).collect();
@@ -104,8 +101,16 @@ pub fn wheel_metadata<R: Read + Seek>(
     })
 }
 
+/// Whether a wheel's member `name` is `<dir>.dist-info/METADATA` at the top level (any case).
+pub(crate) fn is_dist_info_metadata(name: &str) -> bool {
+    name.split_once('/').is_some_and(|(dir, member)| {
+        member.eq_ignore_ascii_case("METADATA")
+            && dist_info_stem(dir).is_some_and(|stem| !stem.is_empty())
+    })
+}
+
 /// `dir` without its `.dist-info` suffix (any case), if it has one.
-pub(crate) fn dist_info_stem(dir: &str) -> Option<&str> {
+fn dist_info_stem(dir: &str) -> Option<&str> {
     const SUFFIX: &str = ".dist-info";
     let cut = dir.len().checked_sub(SUFFIX.len())?;
     (dir.is_char_boundary(cut) && dir[cut..].eq_ignore_ascii_case(SUFFIX)).then(|| &dir[..cut])
