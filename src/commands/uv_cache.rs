@@ -92,7 +92,7 @@ pub(super) fn install(
 ) -> anyhow::Result<ExitStatus> {
     let (wheelhouse, requirements) = requirements;
     let quiet = reporter.verbosity() == crate::report::Verbosity::Quiet;
-    let uv_cache = cache.cache();
+    let cache_dir = cache.cache();
     let run = |extra: &[String], uv_cache: Option<&Path>| {
         let options = RunOptions {
             quiet,
@@ -111,8 +111,8 @@ pub(super) fn install(
     };
     let roots = installed::roots(&cache.scheme, &installed);
     let before = Snapshot::take(&roots);
-    fs_err::create_dir_all(&uv_cache)?;
-    let status = run(&[], Some(&uv_cache))?;
+    fs_err::create_dir_all(&cache_dir)?;
+    let status = run(&[], Some(&cache_dir))?;
     let after = Snapshot::take(&roots);
     let findings = installed::check(&installed, &cache.scheme, &before, &after);
     if status.success() && findings.is_empty() {
@@ -123,7 +123,7 @@ pub(super) fn install(
     }
     reporter.warn(&format!(
         "uv's cache ({}) {}; it is removed, and uv installs again from the verified wheels alone",
-        uv_cache.display(),
+        cache_dir.display(),
         if status.success() {
             "gave files that are not the verified wheels' bytes".to_owned()
         } else {
