@@ -316,8 +316,16 @@ impl IndexSettings {
     }
 }
 
+/// `dir` from the working directory, when it is relative: installers run elsewhere and are
+/// given file URLs into the cache, which must be absolute. `dir` itself when there is no
+/// working directory (every use of it then fails, naming it).
+fn absolute(dir: PathBuf) -> PathBuf {
+    std::path::absolute(&dir).unwrap_or(dir)
+}
+
 impl NetworkSettings {
-    /// Resolves network flags; the cache directory falls back to the user cache directory.
+    /// Resolves network flags; the cache directory falls back to the user cache directory, and is
+    /// made absolute.
     pub fn resolve(args: NetworkArgs, _env: &dyn Fn(&str) -> Option<String>) -> Self {
         let NetworkArgs {
             concurrency,
@@ -339,7 +347,7 @@ impl NetworkSettings {
             cache_dir: if no_cache {
                 None
             } else {
-                cache_dir.or_else(Cache::default_root)
+                cache_dir.or_else(Cache::default_root).map(absolute)
             },
             timeout: Duration::from_secs(timeout.max(1)),
             request_timeout: Duration::from_secs(request_timeout.max(1)),

@@ -1568,6 +1568,32 @@ fn with_uv_and_only_wheels_a_second_install_links_from_uv_cache_and_every_file_c
 }
 
 #[test]
+fn with_uv_a_relative_cache_dir_installs() {
+    let dir = scratch();
+    let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a"]) else {
+        return;
+    };
+    let python = venv_python(&venvs[0]);
+    let run = Pinguard::new(dir.path())
+        .env_remove("PINGUARD_CACHE_DIR")
+        .args([
+            "install",
+            "-q",
+            "--python",
+            &python,
+            "--installer",
+            "uv",
+            "--uv",
+            &uv,
+        ])
+        .args(["--cache-dir", "relative-cache"])
+        .run();
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    assert_eq!(venvs[0].installers(), ["app uv", "lib uv"]);
+    assert!(dir.path().join("relative-cache/uv-v1/cache").is_dir());
+}
+
+#[test]
 fn with_uv_a_file_edited_through_uv_cache_is_found_and_installed_again_from_the_wheel() {
     let dir = scratch();
     let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a", "b", "c"]) else {
