@@ -176,11 +176,30 @@ const CHUNK: usize = 256 * 1024;
 
 /// Hashes everything `reader` yields, writing each chunk to `sink` as it goes (use
 /// [`io::sink`] to only hash). Returns the digest and the byte count.
+///
+/// The buffer is the thread's own, kept between calls: checking an installed environment
+/// hashes thousands of small files, and a fresh 256 KiB buffer for each (allocated, its pages
+/// faulted in) made that a third slower (3,488 files, 51 MB: 46–64 ms against 34–36 ms).
 pub fn copy_hashing(reader: &mut impl Read, sink: &mut impl Write) -> io::Result<(Sha256, u64)> {
+    thread_local! {
+        static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    // Taken, not borrowed: a `sink` that hashes in turn gets a buffer of its own.
+    let mut buf = BUFFER.take();
+    buf.resize(CHUNK, 0);
+    let hashed = copy_with(reader, sink, &mut buf);
+    BUFFER.set(buf);
+    hashed
+}
+
+fn copy_with(
+    reader: &mut impl Read,
+    sink: &mut impl Write,
+    buf: &mut [u8],
+) -> io::Result<(Sha256, u64)> {
     let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = match reader.read(&mut buf) {
+        let n = match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
