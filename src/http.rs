@@ -24,7 +24,7 @@ pub use body::{Body, BodyError, ByteSize};
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -206,7 +206,8 @@ fn plain_words(text: String) -> String {
 
 /// The shared client. Cheap to share by reference across threads.
 pub struct HttpClient {
-    client: Client,
+    /// Built on first use (see [`HttpClient::new`]).
+    client: OnceLock<Client>,
     settings: HttpSettings,
     origin_credentials: Vec<(Origin, Credentials)>,
     netrc: Option<netrc::Netrc>,
@@ -235,45 +236,53 @@ const CONNECTION_WINDOW: u32 = 32 << 20;
 /// whole, so at the default 30 s `--timeout` a link slower than about 9 KB/s stalls.
 const MAX_FRAME: u32 = 256 << 10;
 
+/// Builds the HTTP client for `settings`: the timeouts, redirect policy and HTTP/2 windows
+/// every request shares.
+fn build_client(settings: &HttpSettings) -> Result<Client, HttpError> {
+    let redirects = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= 10 {
+            return attempt.error("too many redirects");
+        }
+        let next = attempt.url();
+        let previous = attempt.previous().last();
+        let other_host = previous.is_some_and(|p| p.host_str() != next.host_str());
+        let downgrade = previous.is_some_and(|p| p.scheme() == "https");
+        if (other_host || downgrade) && next.scheme() != "https" {
+            let shown = SafeUrl::from(next.clone());
+            return attempt.error(format!(
+                "refusing to follow a redirect to {shown}: redirects to another host or \
+                     from https are followed only over https"
+            ));
+        }
+        attempt.follow()
+    });
+    Client::builder()
+        .user_agent(concat!("pinguard/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(CachingResolver::default()))
+        .connect_timeout(settings.timeout)
+        // In the blocking client this bounds each wait: for the answer, and for each read
+        // of the body. The whole request is bounded by `request_timeout`, in `Body`.
+        .timeout(settings.timeout)
+        .redirect(redirects)
+        // HTTP/2's default 64 KiB stream window throttles multi-megabyte index pages
+        // fetched many at once over one connection; let each stream and the connection
+        // have megabytes in flight.
+        .http2_initial_stream_window_size(STREAM_WINDOW)
+        .http2_initial_connection_window_size(CONNECTION_WINDOW)
+        .http2_max_frame_size(MAX_FRAME)
+        .build()
+        .map_err(|e| HttpError::Setup(error_chain(&e)))
+}
+
 /// The longest `Retry-After` pinguard waits for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 impl HttpClient {
-    /// Builds the client.
-    pub fn new(settings: HttpSettings) -> Result<Self, HttpError> {
-        let redirects = reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= 10 {
-                return attempt.error("too many redirects");
-            }
-            let next = attempt.url();
-            let previous = attempt.previous().last();
-            let other_host = previous.is_some_and(|p| p.host_str() != next.host_str());
-            let downgrade = previous.is_some_and(|p| p.scheme() == "https");
-            if (other_host || downgrade) && next.scheme() != "https" {
-                let shown = SafeUrl::from(next.clone());
-                return attempt.error(format!(
-                    "refusing to follow a redirect to {shown}: redirects to another host or \
-                     from https are followed only over https"
-                ));
-            }
-            attempt.follow()
-        });
-        let client = Client::builder()
-            .user_agent(concat!("pinguard/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(CachingResolver::default()))
-            .connect_timeout(settings.timeout)
-            // In the blocking client this bounds each wait: for the answer, and for each read
-            // of the body. The whole request is bounded by `request_timeout`, in `Body`.
-            .timeout(settings.timeout)
-            .redirect(redirects)
-            // HTTP/2's default 64 KiB stream window throttles multi-megabyte index pages
-            // fetched many at once over one connection; let each stream and the connection
-            // have megabytes in flight.
-            .http2_initial_stream_window_size(STREAM_WINDOW)
-            .http2_initial_connection_window_size(CONNECTION_WINDOW)
-            .http2_max_frame_size(MAX_FRAME)
-            .build()
-            .map_err(|e| HttpError::Setup(error_chain(&e)))?;
+    /// The client for `settings`. The HTTP client itself (TLS set-up, the system's trust
+    /// store) is built on the first request, so that a command that finds everything in its
+    /// cache, such as a warm install, never pays for it (12 ms of a 0.4 s install); a set-up
+    /// failure is then that request's error.
+    pub fn new(settings: HttpSettings) -> Self {
         let origin_credentials = settings
             .credential_urls
             .iter()
@@ -283,13 +292,22 @@ impl HttpClient {
             .use_netrc
             .then(|| netrc::Netrc::new().ok())
             .flatten();
-        Ok(Self {
-            client,
+        Self {
+            client: OnceLock::new(),
             settings,
             origin_credentials,
             netrc,
             warm: Mutex::new(HashMap::new()),
-        })
+        }
+    }
+
+    /// The HTTP client, built now if this is the first request.
+    fn client(&self) -> Result<&Client, HttpError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let built = build_client(&self.settings)?;
+        Ok(self.client.get_or_init(|| built))
     }
 
     /// Lets the client use the credentials of more URLs for their origins (index URLs learnt
@@ -325,15 +343,15 @@ impl HttpClient {
         })
     }
 
-    fn request(&self, url: &SafeUrl, headers: &HeaderMap) -> RequestBuilder {
+    fn request(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<RequestBuilder, HttpError> {
         let mut request = self
-            .client
+            .client()?
             .get(url.without_credentials())
             .headers(headers.clone());
         if let Some(creds) = self.credentials_for(url) {
             request = request.basic_auth(creds.username, creds.password);
         }
-        request
+        Ok(request)
     }
 
     /// Sends a GET, retrying transient failures, and returns the response whatever its status
@@ -366,7 +384,7 @@ impl HttpClient {
     fn send_with_retries(&self, url: &SafeUrl, headers: &HeaderMap) -> Result<Response, HttpError> {
         let mut attempt = 0;
         loop {
-            let result = self.request(url, headers).send();
+            let result = self.request(url, headers)?.send();
             let wait = match &result {
                 Ok(response) if is_retryable_status(response.status()) => {
                     Some(retry_after(response).unwrap_or_else(|| backoff(attempt)))
@@ -604,8 +622,7 @@ mod tests {
             credential_urls: vec![SafeUrl::parse("https://u:p@index.example/simple/").unwrap()],
             use_netrc: false,
             ..HttpSettings::default()
-        })
-        .unwrap();
+        });
         let same = SafeUrl::parse("https://index.example/files/a.whl").unwrap();
         let other = SafeUrl::parse("https://files.example/a.whl").unwrap();
         let creds = client.credentials_for(&same).unwrap();

@@ -30,7 +30,6 @@ fn client(retries: u32) -> HttpClient {
         use_netrc: false,
         ..HttpSettings::default()
     })
-    .unwrap()
 }
 
 fn wheel_name(builder: &WheelBuilder) -> WheelFilename {

@@ -96,7 +96,7 @@ fn query(
 ) -> anyhow::Result<Result<Audit, ExitStatus>> {
     let env = |name: &str| std::env::var(name).ok();
     let (sources, packages) = sources_of(lock, lock_dir, reporter);
-    let http = HttpClient::new(network.http(credential_urls_from_env(&env)))?;
+    let http = HttpClient::new(network.http(credential_urls_from_env(&env)));
     // Like `lock --refresh`: no page is taken from the cache without asking the index.
     let index = Index::new(http, network.cache(true), sources);
     let progress = Progress::new(reporter.verbosity() == Verbosity::Quiet);

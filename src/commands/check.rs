@@ -52,7 +52,7 @@ pub fn run(args: CheckArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
             };
             let http = crate::http::HttpClient::new(
                 network.http(crate::settings::credential_urls_from_env(&env)),
-            )?;
+            );
             (
                 lock,
                 http,

@@ -74,7 +74,7 @@ pub(super) fn prepare(
 ) -> anyhow::Result<Result<Prepared, ExitStatus>> {
     let env = |name: &str| std::env::var(name).ok();
     let cache = network.cache(refresh_all);
-    let mut http = HttpClient::new(network.http(index_settings.credential_urls()))?;
+    let mut http = HttpClient::new(network.http(index_settings.credential_urls()));
     let loader = InputLoader {
         http: &http,
         cache: &cache,

@@ -271,7 +271,7 @@ impl GuardNetwork {
 
     fn from_settings(network: &NetworkSettings) -> anyhow::Result<Self> {
         let env = |name: &str| std::env::var(name).ok();
-        let http = HttpClient::new(network.http(credential_urls_from_env(&env)))?;
+        let http = HttpClient::new(network.http(credential_urls_from_env(&env)));
         Ok(Self {
             http,
             cache: network.cache(false),
