@@ -202,8 +202,7 @@ fn needed_part(
     }
     match closure(locked.lock(), &specs, target) {
         Ok(names) => {
-            let mut part = locked.lock().clone();
-            part.packages.retain(|p| names.contains(&p.name));
+            let part = locked.lock().part(|p| names.contains(&p.name));
             reporter.info(&format!(
                 "the requirements need {} of the lock's {} packages",
                 part.packages.len(),

@@ -218,6 +218,19 @@ impl fmt::Display for EntryLocation {
 }
 
 impl Lock {
+    /// The lock with only the packages `keep` says yes to (`install -r`: the part a set of
+    /// requirements needs), the rest of it copied; the packages it leaves out are not.
+    pub fn part(&self, keep: impl Fn(&Package) -> bool) -> Self {
+        Self {
+            created_by: self.created_by.clone(),
+            requires_python: self.requires_python.clone(),
+            environments: self.environments.clone(),
+            packages: self.packages.iter().filter(|p| keep(p)).cloned().collect(),
+            unverifiable: self.unverifiable.clone(),
+            source: self.source.clone(),
+        }
+    }
+
     /// An empty lock written by pinguard.
     pub fn new() -> Self {
         Self {
