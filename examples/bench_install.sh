@@ -16,6 +16,9 @@
 # timed). Prints each run's wall time, then the medians and ranges, and pinguard with uv as a
 # multiple of uv alone and of plain pip.
 #
+# WAYS may also name pinguard-uv-part: pinguard with uv installing the same small lock uv
+# gets, which sets apart what reading the whole constraints-wide LOCK costs.
+#
 # Environment: PINGUARD (default target/release/pinguard), UV (default uv on PATH), PYTHON
 # (default python3), RUNS, WAYS (default "pinguard-pip pinguard-uv uv pip"). pip runs without the machine's PIP_FIND_LINKS, PIP_INDEX_URL,
 # PIP_EXTRA_INDEX_URL and PIP_NO_INDEX, so that it asks the index as tox's pip would.
@@ -67,6 +70,8 @@ install() {
             --python "$venv_python" --cache-dir "$cache" ;;
         pinguard-uv) "$pinguard" -q install "$lock" "${requirements[@]}" \
             --python "$venv_python" --cache-dir "$cache" --installer uv --uv "$uv" ;;
+        pinguard-uv-part) "$pinguard" -q install "$work/pylock.toml" \
+            --python "$venv_python" --cache-dir "$cache" --installer uv --uv "$uv" ;;
         uv) UV_CACHE_DIR=$cache "$uv" pip install -q --python "$venv_python" \
             -r "$work/pylock.toml" ;;
         pip) env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_NO_INDEX \
@@ -104,9 +109,14 @@ for way in "${ways[@]}"; do
         printf '  %-13s %-4s %6ss  (%s-%s)\n' "$way" "$state" "$m" "$low" "$high"
     done
 done
-for state in cold warm; do
-    [ -n "${med[pinguard-uv-$state]:-}" ] && [ -n "${med[uv-$state]:-}" ] \
-        && [ -n "${med[pip-$state]:-}" ] || continue
-    awk -v p="${med[pinguard-uv-$state]}" -v u="${med[uv-$state]}" -v q="${med[pip-$state]}" \
-        -v s="$state" 'BEGIN {printf "  pinguard-uv %s: %.2fx uv, %.2fx pip\n", s, p / u, p / q}'
+for way in pinguard-uv pinguard-uv-part; do
+    for state in cold warm; do
+        [ -n "${med[$way-$state]:-}" ] || continue
+        for base in uv pip; do
+            [ -n "${med[$base-$state]:-}" ] || continue
+            awk -v p="${med[$way-$state]}" -v b="${med[$base-$state]}" \
+                -v label="$way $state" -v base="$base" \
+                'BEGIN {printf "  %s: %.2fx %s\n", label, p / b, base}'
+        done
+    done
 done
