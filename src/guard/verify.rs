@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{Check, LockedFiles, check};
-use crate::digest::{Hasher, Sha256};
+use crate::digest::{Sha256, copy_hashing};
 use crate::lock::FileEntry;
 use crate::regular_file::{self, OpenError};
 use crate::temporary;
@@ -180,9 +180,6 @@ fn file_name(path: &Path) -> Option<String> {
     path.file_name().map(|n| n.to_string_lossy().into_owned())
 }
 
-/// Reads per call: large enough that syscalls are a rounding error next to hashing.
-const READ_SIZE: usize = 1 << 20;
-
 /// Compares the regular file at `path` with `entry`, and gives its size. Nothing but a regular
 /// file is opened, and nothing past the locked size is read: a file larger than the lock says
 /// is [`Check::Oversized`] from its size alone.
@@ -194,7 +191,7 @@ pub fn check_file(entry: &FileEntry, path: &Path) -> Result<(Check, u64), OpenEr
     }
     // One byte past the lock's size tells a file that grew while it was read.
     let limit = entry.size.map_or(u64::MAX, |locked| locked + 1);
-    let (sha256, size) = hash_reader(&mut file.take(limit))?;
+    let (sha256, size) = copy_hashing(&mut file.take(limit), &mut io::sink())?;
     let check = oversized(entry, size).unwrap_or_else(|| check(entry, sha256, size));
     Ok((check, size))
 }
@@ -207,18 +204,4 @@ fn oversized(entry: &FileEntry, size: u64) -> Option<Check> {
         expected_size,
         size,
     })
-}
-
-fn hash_reader(reader: &mut impl Read) -> io::Result<(Sha256, u64)> {
-    let mut hasher = Hasher::new();
-    let mut buffer = vec![0u8; READ_SIZE];
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buffer[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(hasher.finish())
 }
