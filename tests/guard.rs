@@ -1509,6 +1509,11 @@ fn wheels_only_setup(dir: &Path, names: &[&str]) -> Option<(TestIndex, Vec<Venv>
 }
 
 fn install_with_uv(dir: &Path, venv: &Venv, uv: &str, quiet: bool) -> Run {
+    install_with_uv_and(dir, venv, uv, if quiet { &["-q"] } else { &[] })
+}
+
+/// `pinguard install` into `venv` with `uv`, and `extra` arguments.
+fn install_with_uv_and(dir: &Path, venv: &Venv, uv: &str, extra: &[&str]) -> Run {
     let python = venv_python(venv);
     let mut args = vec![
         "install",
@@ -1519,9 +1524,7 @@ fn install_with_uv(dir: &Path, venv: &Venv, uv: &str, quiet: bool) -> Run {
         "--uv",
         uv,
     ];
-    if quiet {
-        args.push("-q");
-    }
+    args.extend(extra);
     pinguard(dir, &args)
 }
 
@@ -1573,21 +1576,9 @@ fn with_uv_a_relative_cache_dir_installs() {
     let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a"]) else {
         return;
     };
-    let python = venv_python(&venvs[0]);
-    let run = Pinguard::new(dir.path())
-        .env_remove("PINGUARD_CACHE_DIR")
-        .args([
-            "install",
-            "-q",
-            "--python",
-            &python,
-            "--installer",
-            "uv",
-            "--uv",
-            &uv,
-        ])
-        .args(["--cache-dir", "relative-cache"])
-        .run();
+    // The flag wins over the PINGUARD_CACHE_DIR the test harness sets.
+    let extra = ["-q", "--cache-dir", "relative-cache"];
+    let run = install_with_uv_and(dir.path(), &venvs[0], &uv, &extra);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
     assert_eq!(venvs[0].installers(), ["app uv", "lib uv"]);
     assert!(dir.path().join("relative-cache/uv-v1/cache").is_dir());
