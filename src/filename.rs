@@ -51,20 +51,36 @@ impl DistFilename {
     /// thousands of files on a long-lived project's page needs no more. `None` for anything
     /// else (other projects' files, malformed names, the unsupported formats).
     pub fn version_text<'f>(filename: &'f str, project: &PackageName) -> Option<&'f str> {
+        // Dashes are found by a plain byte loop: `str::split('-')` set up a searcher for each
+        // of the hundreds of thousands of names a cold lock sorts (4% of its CPU time).
+        let dashes = |stem: &'f str| {
+            stem.bytes()
+                .enumerate()
+                .filter_map(|(pos, byte)| (byte == b'-').then_some(pos))
+        };
         if let Some(stem) = strip_suffix_ignore_case(filename, ".whl") {
-            let mut parts = stem.split('-');
-            let (name, version, third) = (parts.next()?, parts.next()?, parts.next()?);
-            let form_ok = match parts.count() {
-                2 => true,
-                3 => BuildTag::from_str(third).is_ok(),
+            // name-version(-build)?-python-abi-platform: four or five dashes.
+            let mut at = [0; 5];
+            let mut count = 0;
+            for pos in dashes(stem) {
+                if count == at.len() {
+                    return None;
+                }
+                at[count] = pos;
+                count += 1;
+            }
+            let form_ok = match count {
+                4 => true,
+                5 => BuildTag::from_str(&stem[at[1] + 1..at[2]]).is_ok(),
                 _ => false,
             };
-            return (form_ok && normalizes_to(name, project)).then_some(version);
+            return (form_ok && normalizes_to(&stem[..at[0]], project))
+                .then(|| &stem[at[0] + 1..at[1]]);
         }
         let (stem, _) = SdistExtension::split(filename)?;
-        stem.match_indices('-')
-            .find(|&(pos, _)| normalizes_to(&stem[..pos], project))
-            .map(|(pos, _)| &stem[pos + 1..])
+        dashes(stem)
+            .find(|&pos| normalizes_to(&stem[..pos], project))
+            .map(|pos| &stem[pos + 1..])
     }
 
     /// The version the file is of.
