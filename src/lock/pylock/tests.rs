@@ -148,10 +148,10 @@ fn problems(text: &str) -> Vec<String> {
     }
 }
 
-#[test]
-fn hand_edits_are_reported_with_the_key_and_line() {
+/// A lock with a problem in most of its package tables.
+fn hand_edited() -> String {
     let good = Sha256::of(b"x");
-    let text = format!(
+    format!(
         r#"lock-version = "1.0"
 
 [[packages]]
@@ -182,9 +182,13 @@ name = "no-location"
 sdist = {{ hashes = {{ sha256 = "{good}" }} }}
 "#,
         short = &good.to_string()[..63],
-    );
+    )
+}
+
+#[test]
+fn hand_edits_are_reported_with_the_key_and_line() {
     assert_eq!(
-        problems(&text),
+        problems(&hand_edited()),
         [
             "1: the lock: missing required key `created-by`",
             "3: packages[0]: missing required key `name`",
@@ -324,5 +328,69 @@ fn packages_rendered_on_their_own_give_the_one_documents_text() {
     variants.push(only_source);
     for lock in &variants {
         assert_eq!(to_toml(lock), as_one_document(lock));
+    }
+}
+
+/// `lock` read in pieces of one package table each, when its text can be.
+fn in_pieces(text: &str) -> Option<Result<Lock, Diagnostics>> {
+    let pieces = pieces::split(text, 0, usize::MAX)?;
+    read_pieces("pylock.toml", text, &pieces)
+}
+
+#[test]
+fn a_lock_read_in_pieces_is_the_lock_read_whole() {
+    let mut lock = sample();
+    for i in 0..5 {
+        let mut package = lock.packages[0].clone();
+        package.name = PackageName::from_str(&format!("p{i}")).unwrap();
+        lock.packages.push(package);
+    }
+    lock.source = Some(LockSource {
+        location: "upper-constraints.txt".into(),
+        sha256: Sha256::of(b"constraints"),
+    });
+    let text = to_toml(&lock);
+    assert_eq!(in_pieces(&text), Some(Ok(lock.clone())));
+    assert_eq!(read_whole("pylock.toml", &text), Ok(lock));
+}
+
+#[test]
+fn problems_found_in_pieces_have_the_lines_and_order_of_the_whole() {
+    let text = hand_edited();
+    let whole = read_whole("pylock.toml", &text).unwrap_err();
+    assert_eq!(whole.0.len(), 7);
+    assert_eq!(in_pieces(&text), Some(Err(whole)));
+}
+
+#[test]
+fn pieces_that_are_not_the_document_cut_apart_are_not_used() {
+    let h = Sha256::of(b"x");
+    let package = |name: &str| {
+        format!(
+            "[[packages]]\nname = \"{name}\"\n\
+             sdist = {{ url = \"https://x/{name}-1.0.tar.gz\", hashes = {{ sha256 = \"{h}\" }} }}\n"
+        )
+    };
+    let head = "lock-version = \"1.0\"\ncreated-by = \"t\"\n";
+    let cases = [
+        // A `[[packages]]` line inside a multi-line string.
+        format!(
+            "{head}{}note = \"\"\"\n[[packages]]\n\"\"\"\n{}",
+            package("a"),
+            package("b")
+        ),
+        // `tool` defined in two pieces, which the whole document merges.
+        format!(
+            "{head}{}[tool.other]\nx = 1\n{}[tool.pinguard]\n\
+             source = \"c.txt\"\nsource-sha256 = \"{h}\"\n",
+            package("a"),
+            package("b")
+        ),
+    ];
+    for text in cases {
+        assert_eq!(in_pieces(&text), None, "{text}");
+        let whole = read_whole("pylock.toml", &text);
+        assert!(whole.is_ok(), "{whole:?}");
+        assert_eq!(read("pylock.toml", &text, 0), whole);
     }
 }
