@@ -170,28 +170,118 @@ impl Page {
     }
 }
 
-#[derive(Deserialize)]
+/// One entry of `files`, as far as it was read.
+#[derive(Default)]
 struct JsonFile<'a> {
-    #[serde(borrow)]
     filename: Cow<'a, str>,
-    #[serde(borrow)]
     url: Cow<'a, str>,
-    #[serde(default, borrow)]
     hashes: Hashes<'a>,
-    #[serde(default, rename = "requires-python", borrow)]
     requires_python: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     yanked: Option<JsonYanked<'a>>,
-    #[serde(default)]
     size: Option<u64>,
-    #[serde(default, rename = "upload-time", borrow)]
     upload_time: Option<Cow<'a, str>>,
-    #[serde(default, rename = "core-metadata", borrow)]
     core_metadata: Option<JsonCoreMetadata<'a>>,
-    #[serde(default, rename = "dist-info-metadata", borrow)]
     dist_info_metadata: Option<JsonCoreMetadata<'a>>,
-    #[serde(default, borrow)]
     provenance: Option<Cow<'a, str>>,
+}
+
+/// Reads one entry of `files`. Once its `filename` is known and `keep` refuses it, the rest
+/// of the entry is skipped unread: nearly every file on a page is of a version nobody asked
+/// for, and typing their values was a fifth of a page's parsing. A skipped entry is `None`.
+struct FileSeed<'k> {
+    keep: &'k mut dyn FnMut(&str) -> bool,
+}
+
+impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
+    type Value = Option<JsonFile<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FileSeed<'_> {
+    type Value = Option<JsonFile<'de>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a file (an object with `filename` and `url`)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut file = JsonFile::default();
+        let (mut filename, mut url) = (false, false);
+        while let Some(Text(key)) = map.next_key()? {
+            match key.as_ref() {
+                "filename" => {
+                    file.filename = once(&mut filename, "filename", &mut map)?;
+                    if !(self.keep)(&file.filename) {
+                        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                        return Ok(None);
+                    }
+                }
+                "url" => file.url = once(&mut url, "url", &mut map)?,
+                "hashes" => file.hashes = map.next_value()?,
+                "requires-python" => file.requires_python = map.next_value()?,
+                "yanked" => file.yanked = map.next_value()?,
+                "size" => file.size = map.next_value()?,
+                "upload-time" => file.upload_time = map.next_value()?,
+                "core-metadata" => file.core_metadata = map.next_value()?,
+                "dist-info-metadata" => file.dist_info_metadata = map.next_value()?,
+                "provenance" => file.provenance = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        match (filename, url) {
+            (false, _) => Err(serde::de::Error::missing_field("filename")),
+            (_, false) => Err(serde::de::Error::missing_field("url")),
+            _ => Ok(Some(file)),
+        }
+    }
+}
+
+/// A required key's value, refused the second time the key comes.
+fn once<'de, A: MapAccess<'de>>(
+    seen: &mut bool,
+    key: &'static str,
+    map: &mut A,
+) -> Result<Cow<'de, str>, A::Error> {
+    if std::mem::replace(seen, true) {
+        return Err(serde::de::Error::duplicate_field(key));
+    }
+    map.next_value::<Text<'de>>().map(|text| text.0)
+}
+
+/// A string borrowed from the page when it has no escapes (serde's own `Cow<str>` always
+/// copies): keys and file names are read for every file of every page.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                text: &'de str,
+            ) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+        }
+
+        deserializer.deserialize_str(TextVisitor)
+    }
 }
 
 /// Only sha256 matters; other algorithms are skipped without allocating a map per file.
@@ -366,10 +456,9 @@ impl<'de> Visitor<'de> for FilesSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut files = Vec::new();
-        while let Some(file) = seq.next_element::<JsonFile<'de>>()? {
-            if (self.keep)(&file.filename) {
-                files.push(file.into_page_file());
-            }
+        let keep = &mut *self.keep;
+        while let Some(file) = seq.next_element_seed(FileSeed { keep: &mut *keep })? {
+            files.extend(file.map(JsonFile::into_page_file));
         }
         Ok(files)
     }
@@ -618,6 +707,35 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "not a PEP 691 project page: missing field `files` at line 1 column 11"
+        );
+    }
+
+    #[test]
+    fn json_files_not_kept_are_skipped_from_their_name_on_and_kept_ones_read_strictly() {
+        let body = br#"{"files": [
+            {"filename": "a-1.0.tar.gz", "size": "big", "url": 1, "new-key": {"x": [1]}},
+            {"core-metadata": true, "filename": "a-2.0.tar.gz", "url": "a-2.0.tar.gz"}
+        ]}"#;
+        let page = Page::parse(body, PageFormat::Json, &mut |f| f.contains("2.0")).unwrap();
+        assert_eq!(page.files.len(), 1);
+        assert_eq!(page.files[0].filename, "a-2.0.tar.gz");
+        assert_eq!(page.files[0].core_metadata, Some(CoreMetadata::Available));
+        let err = Page::parse(body, PageFormat::Json, &mut |_| true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a PEP 691 project page: invalid type: string \"big\", expected u64 at line 2 column 54"
+        );
+        let no_url = br#"{"files": [{"filename": "a-1.0.tar.gz", "size": 1}]}"#;
+        let err = Page::parse(no_url, PageFormat::Json, &mut |_| true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a PEP 691 project page: missing field `url` at line 1 column 50"
+        );
+        let twice = br#"{"files": [{"filename": "a", "filename": "b", "url": "u"}]}"#;
+        let err = Page::parse(twice, PageFormat::Json, &mut |_| true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a PEP 691 project page: duplicate field `filename` at line 1 column 39"
         );
     }
 
