@@ -209,17 +209,21 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut file = JsonFile::default();
-        let (mut filename, mut url) = (false, false);
+        let mut seen = FileKeys::default();
         while let Some(Text(key)) = map.next_key()? {
-            match key.as_ref() {
+            let Some(key) = seen.first(&key)? else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            match key {
                 "filename" => {
-                    file.filename = once(&mut filename, "filename", &mut map)?;
+                    file.filename = map.next_value::<Text<'de>>()?.0;
                     if !(self.keep)(&file.filename) {
                         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                         return Ok(None);
                     }
                 }
-                "url" => file.url = once(&mut url, "url", &mut map)?,
+                "url" => file.url = map.next_value::<Text<'de>>()?.0,
                 "hashes" => file.hashes = map.next_value()?,
                 "requires-python" => file.requires_python = map.next_value()?,
                 "yanked" => file.yanked = map.next_value()?,
@@ -227,30 +231,58 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
                 "upload-time" => file.upload_time = map.next_value()?,
                 "core-metadata" => file.core_metadata = map.next_value()?,
                 "dist-info-metadata" => file.dist_info_metadata = map.next_value()?,
-                "provenance" => file.provenance = map.next_value()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                _ => file.provenance = map.next_value()?,
             }
         }
-        match (filename, url) {
-            (false, _) => Err(serde::de::Error::missing_field("filename")),
-            (_, false) => Err(serde::de::Error::missing_field("url")),
-            _ => Ok(Some(file)),
+        for required in ["filename", "url"] {
+            if !seen.has(required) {
+                return Err(serde::de::Error::missing_field(required));
+            }
         }
+        Ok(Some(file))
     }
 }
 
-/// A required key's value, refused the second time the key comes.
-fn once<'de, A: MapAccess<'de>>(
-    seen: &mut bool,
-    key: &'static str,
-    map: &mut A,
-) -> Result<Cow<'de, str>, A::Error> {
-    if std::mem::replace(seen, true) {
-        return Err(serde::de::Error::duplicate_field(key));
+/// The keys of a file entry that pinguard reads, each allowed once (as serde's derived
+/// readers allow a field once).
+const FILE_KEYS: [&str; 10] = [
+    "filename",
+    "url",
+    "hashes",
+    "requires-python",
+    "yanked",
+    "size",
+    "upload-time",
+    "core-metadata",
+    "dist-info-metadata",
+    "provenance",
+];
+
+/// Which of [`FILE_KEYS`] an entry has given so far.
+#[derive(Default)]
+struct FileKeys(u16);
+
+impl FileKeys {
+    /// `key` as one of [`FILE_KEYS`] (`None` for a key pinguard does not read), refused the
+    /// second time it comes.
+    fn first<E: serde::de::Error>(&mut self, key: &str) -> Result<Option<&'static str>, E> {
+        let Some(at) = FILE_KEYS.iter().position(|known| *known == key) else {
+            return Ok(None);
+        };
+        if self.0 & (1 << at) != 0 {
+            return Err(E::duplicate_field(FILE_KEYS[at]));
+        }
+        self.0 |= 1 << at;
+        Ok(Some(FILE_KEYS[at]))
     }
-    map.next_value::<Text<'de>>().map(|text| text.0)
+
+    /// Whether `key` was given.
+    fn has(&self, key: &str) -> bool {
+        FILE_KEYS
+            .iter()
+            .position(|known| *known == key)
+            .is_some_and(|at| self.0 & (1 << at) != 0)
+    }
 }
 
 /// A string borrowed from the page when it has no escapes (serde's own `Cow<str>` always
@@ -456,8 +488,9 @@ impl<'de> Visitor<'de> for FilesSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut files = Vec::new();
-        let keep = &mut *self.keep;
-        while let Some(file) = seq.next_element_seed(FileSeed { keep: &mut *keep })? {
+        while let Some(file) = seq.next_element_seed(FileSeed {
+            keep: &mut *self.keep,
+        })? {
             files.extend(file.map(JsonFile::into_page_file));
         }
         Ok(files)
@@ -736,6 +769,13 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "not a PEP 691 project page: duplicate field `filename` at line 1 column 39"
+        );
+        let hashes_twice =
+            br#"{"files": [{"filename": "a", "url": "u", "hashes": {}, "hashes": {}}]}"#;
+        let err = Page::parse(hashes_twice, PageFormat::Json, &mut |_| true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a PEP 691 project page: duplicate field `hashes` at line 1 column 63"
         );
     }
 
