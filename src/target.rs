@@ -279,11 +279,28 @@ impl Target {
     ///
     /// Python 3.7 and newer; errors name the interpreter and say what to do.
     pub fn probe(python: &Path) -> Result<Self, TargetError> {
-        Self::probe_with(python, false)
+        Self::probe_with(python, false, None)
     }
 
-    fn probe_with(python: &Path, packaging_markers: bool) -> Result<Self, TargetError> {
-        let probed = probe::probe(python, packaging_markers)?;
+    /// [`Target::probe`], with the answers of virtual environments remembered in pinguard's
+    /// cache directory `cache_root` (none: asked every time). An environment made again from
+    /// the same interpreter, as tox and CI make theirs, is then not asked again; what is
+    /// remembered is used only where the environment still matches it, and never decides
+    /// which program runs or where the check after an install looks (`probe::remember`).
+    pub fn probe_remembering(
+        python: &Path,
+        cache_root: Option<&Path>,
+    ) -> Result<Self, TargetError> {
+        let remembered = cache_root.map(probe::Remembered::new);
+        Self::probe_with(python, false, remembered.as_ref())
+    }
+
+    fn probe_with(
+        python: &Path,
+        packaging_markers: bool,
+        remembered: Option<&probe::Remembered>,
+    ) -> Result<Self, TargetError> {
+        let probed = probe::probe(python, packaging_markers, remembered)?;
         let python_version =
             Version::from_str(&probed.version).map_err(|e| TargetError::NotPython {
                 path: python.to_owned(),

@@ -526,6 +526,97 @@ fn install_puts_exactly_the_locked_files_into_the_environment() {
     assert_eq!(out.stdout, "1 2 1\n");
 }
 
+/// Makes the venv at `dir/venv` again, each of its interpreter's starts appended to
+/// `dir/starts.log` (its `sys.argv`: the probe's is `['-c', 'probe']`).
+fn venv_logging_starts(dir: &Path) -> Option<Venv> {
+    let venv = Venv::fresh(&dir.join("venv"))?;
+    let log = dir.join("starts.log");
+    fs::write(
+        site_packages(&venv).join("sitecustomize.py"),
+        format!("import sys\nopen({log:?}, 'a').write(repr(sys.argv) + '\\n')\n"),
+    )
+    .unwrap();
+    Some(venv)
+}
+
+fn probes_logged(dir: &Path) -> usize {
+    let log = fs::read_to_string(dir.join("starts.log")).unwrap_or_default();
+    log.lines().filter(|l| *l == "['-c', 'probe']").count()
+}
+
+#[test]
+fn a_venv_made_again_is_not_probed_again_and_a_forged_answer_is_not_used() {
+    let index = wheels_only_index();
+    let dir = scratch();
+    write(
+        dir.path(),
+        "upper-constraints.txt",
+        "app===1.0\nlib===1.0\n",
+    );
+    let index_url = index.simple_url();
+    let run = pinguard(
+        dir.path(),
+        &["lock", "upper-constraints.txt", "--index-url", &index_url],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let install = |venv: &Venv| {
+        let run = pinguard(
+            dir.path(),
+            &[
+                "-q",
+                "install",
+                "pylock.toml",
+                "--python",
+                &venv_python(venv),
+            ],
+        );
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+        assert_eq!(venv.installed(), ["app 1.0", "lib 1.0"]);
+    };
+    let Some(venv) = venv_logging_starts(dir.path()) else {
+        return;
+    };
+    install(&venv);
+    assert_eq!(probes_logged(dir.path()), 1);
+    // tox and CI make the environment again, from the same interpreter at the same path.
+    let venv = venv_logging_starts(dir.path()).unwrap();
+    install(&venv);
+    assert_eq!(probes_logged(dir.path()), 1);
+    // Someone who can write the cache names another program, checksum and all.
+    let entries = dir.path().join("cache/interpreters-v1");
+    let entry = fs::read_dir(&entries)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = fs::read_to_string(&entry).unwrap();
+    let (_, json) = text.split_once('\n').unwrap();
+    let ran = dir.path().join("ran");
+    let program = write(
+        dir.path(),
+        "bin/python",
+        format!("#!/bin/sh\ntouch {}\n", ran.display()),
+    );
+    fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut forged: serde_json::Value = serde_json::from_str(json).unwrap();
+    forged["answer"]["executable"] = program.display().to_string().into();
+    let forged = forged.to_string();
+    fs::write(
+        &entry,
+        format!("{}\n{forged}", sha256_hex(forged.as_bytes())),
+    )
+    .unwrap();
+    let venv = venv_logging_starts(dir.path()).unwrap();
+    install(&venv);
+    assert!(!ran.exists(), "the forged executable ran");
+    assert_eq!(probes_logged(dir.path()), 2);
+}
+
 #[test]
 fn quiet_install_keeps_pip_quiet_too() {
     let index = guard_index();

@@ -7,6 +7,7 @@
 //! ```text
 //! pages-v4/<time>-<pid>-<n>.pack       pack files: URL without credentials → metadata (JSON), body
 //! digests-v2/<sha256 of the file URL>  digest line, JSON {"url", "sha256", "size"}
+//! interpreters-v1/<sha256 of the key>  a venv's probe answer (crate::target's `probe::remember`)
 //! ```
 //!
 //! Every entry carries a checksum of itself: CRC-32 for pages (a hundred megabytes in a cold

@@ -26,9 +26,14 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
         installer,
         pip_args,
     } = args;
-    let Some((locked, installer, target)) =
-        super::install_inputs(&lock, &installer, python, system, reporter)
-    else {
+    let guard = super::GuardNetwork::resolve(network)?;
+    let Some((locked, installer, target)) = super::install_inputs(
+        &lock,
+        &installer,
+        (python, system),
+        guard.cache_dir.as_deref(),
+        reporter,
+    ) else {
         return Ok(ExitStatus::Error);
     };
     if requirements.is_empty()
@@ -37,7 +42,6 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
     {
         return Ok(status);
     }
-    let guard = super::GuardNetwork::resolve(network)?;
     let needed = match needed_part(&locked, &requirements, &target, &guard, reporter)? {
         Ok(needed) => needed,
         Err(status) => return Ok(status),

@@ -150,17 +150,17 @@ fn resolve_target(choice: &TargetChoice, reporter: &Reporter) -> Option<Target> 
         TargetChoice::Spec { python, platform } => {
             Target::from_spec(python, platform.as_deref()).map_err(|e| e.to_string())
         }
-        TargetChoice::Interpreter(requested) => probe_interpreter(requested.as_deref()),
+        TargetChoice::Interpreter(requested) => probe_interpreter(requested.as_deref(), None),
     };
     result.map_err(|e: String| reporter.error(&e)).ok()
 }
 
 /// The target of the interpreter `requested` names (see [`python::find`]), probed; the
 /// message saying why not, otherwise.
-fn probe_interpreter(requested: Option<&str>) -> Result<Target, String> {
+fn probe_interpreter(requested: Option<&str>, cache_root: Option<&Path>) -> Result<Target, String> {
     python::find(requested)
         .map_err(|e| e.to_string())
-        .and_then(|path| Target::probe(&path).map_err(|e| e.to_string()))
+        .and_then(|path| Target::probe_remembering(&path, cache_root).map_err(|e| e.to_string()))
 }
 
 /// What `install` and `sync` start from: the lock, the installer, and the interpreter they
@@ -171,8 +171,8 @@ fn probe_interpreter(requested: Option<&str>) -> Result<Target, String> {
 fn install_inputs(
     lock: &Path,
     installer: &InstallerArgs,
-    python: Option<String>,
-    system: bool,
+    (python, system): (Option<String>, bool),
+    cache_root: Option<&Path>,
     reporter: &Reporter,
 ) -> Option<(LockedFiles, Installer, Target)> {
     let named_by_path = python
@@ -181,7 +181,7 @@ fn install_inputs(
     let (locked, probed) = std::thread::scope(|scope| {
         let probe = std::thread::Builder::new()
             .name("pinguard-probe".into())
-            .spawn_scoped(scope, || probe_interpreter(python.as_deref()))
+            .spawn_scoped(scope, || probe_interpreter(python.as_deref(), cache_root))
             .expect("a thread can be started");
         let locked = load_lock(lock, reporter);
         let probed = probe

@@ -27,9 +27,14 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         installer,
         pip_args,
     } = args;
-    let Some((locked, installer, target)) =
-        super::install_inputs(&lock, &installer, python, system, reporter)
-    else {
+    let guard = super::GuardNetwork::resolve(network)?;
+    let Some((locked, installer, target)) = super::install_inputs(
+        &lock,
+        &installer,
+        (python, system),
+        guard.cache_dir.as_deref(),
+        reporter,
+    ) else {
         return Ok(ExitStatus::Error);
     };
     let Some(selection) =
@@ -72,7 +77,6 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         });
     }
 
-    let guard = super::GuardNetwork::resolve(network)?;
     let attestations = crate::settings::AttestationSettings::resolve(attestations)?;
     if let Some(status) = super::provenance::hold(
         &to_install,

@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 use pep508_rs::MarkerEnvironment;
 use serde::Deserialize;
 
+mod remember;
+
+pub(crate) use remember::{Key, Remembered};
+
 use super::platform::Platform;
 use super::{Environment, Scheme, TargetError};
 
@@ -192,12 +196,29 @@ pub(crate) struct Probed {
 }
 
 /// Runs the probe on `python` (see the module docs).
-pub(crate) fn probe(python: &Path, packaging_markers: bool) -> Result<Probed, TargetError> {
-    let mut args = vec!["probe"];
-    if packaging_markers {
-        args.push("--packaging-markers");
-    }
-    let answer = ask(python, &args)?;
+///
+/// With `remembered`, an answer remembered for the same environment is used instead of
+/// starting the interpreter, and a new one is remembered (see [`remember`]).
+pub(crate) fn probe(
+    python: &Path,
+    packaging_markers: bool,
+    remembered: Option<&Remembered>,
+) -> Result<Probed, TargetError> {
+    let remembered = remembered
+        .filter(|_| !packaging_markers)
+        .and_then(|cache| Some((cache, Key::of(python, SCRIPT)?)));
+    let answer = match remembered {
+        Some((cache, key)) => match cache.recall(python, &key) {
+            Some(answer) => answer,
+            None => {
+                let (answer, line) = ask_line(python, &["probe"])?;
+                cache.remember(python, &key, &line, &answer);
+                answer
+            }
+        },
+        None if packaging_markers => ask(python, &["probe", "--packaging-markers"])?,
+        None => ask(python, &["probe"])?,
+    };
     let not_python = |detail: String| TargetError::NotPython {
         path: python.to_owned(),
         detail,
@@ -296,6 +317,11 @@ pub(super) fn glibc_major_minor(version: &str) -> Option<(u32, u32)> {
 /// Runs the script with `args` (its mode first) and reads its answer, turning every way it
 /// can go wrong into an error that names the interpreter and says what to do.
 fn ask(python: &Path, args: &[&str]) -> Result<Answer, TargetError> {
+    ask_line(python, args).map(|(answer, _)| answer)
+}
+
+/// [`ask`], with the JSON line the answer was read from.
+fn ask_line(python: &Path, args: &[&str]) -> Result<(Answer, String), TargetError> {
     let has_directory = python.components().count() > 1;
     if has_directory && !python.exists() {
         return Err(TargetError::InterpreterMissing {
@@ -359,7 +385,7 @@ fn ask(python: &Path, args: &[&str]) -> Result<Answer, TargetError> {
         detail: format!("its answer is not the JSON pinguard asked for: {e}"),
     })?;
     match answer.error.as_deref() {
-        None => Ok(answer),
+        None => Ok((answer, line.to_owned())),
         Some("too-old") => Err(TargetError::PythonTooOld {
             path: python.to_owned(),
             version: answer.version,

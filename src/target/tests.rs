@@ -650,7 +650,7 @@ fn check_probe(python: &Path, thorough: bool) {
     ));
     assert_eq!(target.wheel_rank(&best_wheel), Some(0));
     // packaging's `default_environment()` gives the same environment as the probe's own.
-    let packaging = Target::probe_with(python, true).unwrap();
+    let packaging = Target::probe_with(python, true, None).unwrap();
     assert_eq!(packaging.markers(), env, "{name}");
 }
 
