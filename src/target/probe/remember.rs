@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! <cache>/interpreters-v1/<sha256 of the key>   sha256 line, JSON {"key", "site", "answer"}
+//!                                               (the newest 64 kept)
 //! ```
 //!
 //! **The key** ([`Key::of`]) is everything the answer depends on that can change without
@@ -112,8 +113,31 @@ impl Remembered {
             writeln!(file, "{}", Sha256::of(&json))?;
             file.write_all(&json)
         });
+        self.prune(KEPT);
+    }
+
+    /// Removes the oldest entries beyond the newest `kept`: environments made at a new path
+    /// each time (a temporary directory per CI run) would otherwise add one entry per run.
+    fn prune(&self, kept: usize) {
+        let Ok(entries) = fs_err::read_dir(&self.dir) else {
+            return;
+        };
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .flatten()
+            .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+            .collect();
+        if entries.len() <= kept {
+            return;
+        }
+        entries.sort();
+        for (_, path) in &entries[..entries.len() - kept] {
+            let _ = fs_err::remove_file(path);
+        }
     }
 }
+
+/// How many remembered answers are kept: one per environment path in use is plenty.
+const KEPT: usize = 64;
 
 impl Key {
     /// The key of `python` (run with `script`) as things are now; `None` when it is not in a

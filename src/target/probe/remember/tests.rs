@@ -190,3 +190,34 @@ fn an_answer_that_is_not_the_environments_is_not_remembered() {
         .remember(&layout.python, &layout.key(), &line, &answer(&line));
     assert!(!layout.cache.path(&layout.key()).exists());
 }
+
+#[test]
+fn only_the_newest_answers_are_kept() {
+    let layout = layout();
+    layout.remember_own();
+    let own = layout.cache.path(&layout.key());
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(&own)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    for n in 0..KEPT {
+        let other = layout.cache.dir.join(format!("other-{n}"));
+        fs::write(&other, "").unwrap();
+        let newer = old + std::time::Duration::from_secs(60);
+        fs::File::options()
+            .write(true)
+            .open(&other)
+            .unwrap()
+            .set_modified(newer)
+            .unwrap();
+    }
+    layout.cache.prune(KEPT);
+    assert!(!own.exists());
+    assert_eq!(fs::read_dir(&layout.cache.dir).unwrap().count(), KEPT);
+    layout.remember_own();
+    assert_eq!(fs::read_dir(&layout.cache.dir).unwrap().count(), KEPT);
+    assert!(layout.tags().is_some());
+}
