@@ -3,7 +3,7 @@
 mod support;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use support::cli::{Pinguard, Run, scratch, write};
 use support::dist::{SdistBuilder, WheelBuilder, sha256_hex};
@@ -544,21 +544,44 @@ fn probes_logged(dir: &Path) -> usize {
     log.lines().filter(|l| *l == "['-c', 'probe']").count()
 }
 
+/// Rewrites the one remembered probe answer under `dir/cache` (with a checksum to match) so
+/// that it names a program that, if run, creates the file whose path is returned.
+fn forge_remembered_executable(dir: &Path) -> PathBuf {
+    let entries = dir.join("cache/interpreters-v1");
+    let entry = fs::read_dir(&entries)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = fs::read_to_string(&entry).unwrap();
+    let (_, json) = text.split_once('\n').unwrap();
+    let ran = dir.join("ran");
+    let program = write(
+        dir,
+        "bin/python",
+        format!("#!/bin/sh\ntouch {}\n", ran.display()),
+    );
+    fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut forged: serde_json::Value = serde_json::from_str(json).unwrap();
+    forged["answer"]["executable"] = program.display().to_string().into();
+    let forged = forged.to_string();
+    fs::write(
+        &entry,
+        format!("{}\n{forged}", sha256_hex(forged.as_bytes())),
+    )
+    .unwrap();
+    ran
+}
+
 #[test]
 fn a_venv_made_again_is_not_probed_again_and_a_forged_answer_is_not_used() {
-    let index = wheels_only_index();
     let dir = scratch();
-    write(
-        dir.path(),
-        "upper-constraints.txt",
-        "app===1.0\nlib===1.0\n",
-    );
-    let index_url = index.simple_url();
-    let run = pinguard(
-        dir.path(),
-        &["lock", "upper-constraints.txt", "--index-url", &index_url],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
+    let _index = lock_wheels_only(dir.path());
     let install = |venv: &Venv| {
         let run = pinguard(
             dir.path(),
@@ -583,34 +606,7 @@ fn a_venv_made_again_is_not_probed_again_and_a_forged_answer_is_not_used() {
     install(&venv);
     assert_eq!(probes_logged(dir.path()), 1);
     // Someone who can write the cache names another program, checksum and all.
-    let entries = dir.path().join("cache/interpreters-v1");
-    let entry = fs::read_dir(&entries)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let text = fs::read_to_string(&entry).unwrap();
-    let (_, json) = text.split_once('\n').unwrap();
-    let ran = dir.path().join("ran");
-    let program = write(
-        dir.path(),
-        "bin/python",
-        format!("#!/bin/sh\ntouch {}\n", ran.display()),
-    );
-    fs::set_permissions(
-        &program,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let mut forged: serde_json::Value = serde_json::from_str(json).unwrap();
-    forged["answer"]["executable"] = program.display().to_string().into();
-    let forged = forged.to_string();
-    fs::write(
-        &entry,
-        format!("{}\n{forged}", sha256_hex(forged.as_bytes())),
-    )
-    .unwrap();
+    let ran = forge_remembered_executable(dir.path());
     let venv = venv_logging_starts(dir.path()).unwrap();
     install(&venv);
     assert!(!ran.exists(), "the forged executable ran");
@@ -1576,21 +1572,22 @@ fn wheels_only_index() -> TestIndex {
 
 const APP_PY: &[u8] = b"def main():\n    print('app')\n";
 
-/// Locks app and lib from [`wheels_only_index`] in `dir`; the venvs `names` and uv, or
-/// `None` where there is no python3 or uv.
-fn wheels_only_setup(dir: &Path, names: &[&str]) -> Option<(TestIndex, Vec<Venv>, String)> {
+/// Locks app and lib from a [`wheels_only_index`] in `dir`, into `dir/pylock.toml`.
+fn lock_wheels_only(dir: &Path) -> TestIndex {
     let index = wheels_only_index();
     write(dir, "upper-constraints.txt", "app===1.0\nlib===1.0\n");
+    let index_url = index.simple_url();
     let run = pinguard(
         dir,
-        &[
-            "lock",
-            "upper-constraints.txt",
-            "--index-url",
-            &index.simple_url(),
-        ],
+        &["lock", "upper-constraints.txt", "--index-url", &index_url],
     );
     assert_eq!(run.code, 0, "{run:?}");
+    index
+}
+
+/// [`lock_wheels_only`]; the venvs `names` and uv, or `None` where there is no python3 or uv.
+fn wheels_only_setup(dir: &Path, names: &[&str]) -> Option<(TestIndex, Vec<Venv>, String)> {
+    let index = lock_wheels_only(dir);
     let uv = real_uv()?;
     let venvs = names
         .iter()

@@ -34,7 +34,7 @@
 
 pub mod pack;
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -278,10 +278,9 @@ impl Cache {
         }
         let path = self.entry_path(DIGESTS, url)?;
         let bytes = fs_err::read(&path).ok()?;
-        let mut reader = &bytes[..];
-        let expected = read_digest_line(&mut reader)?;
-        let entry: DigestEntry = serde_json::from_slice(reader).ok()?;
-        if Sha256::of(reader) != expected || entry.url != url {
+        let (expected, body) = split_checksummed(&bytes)?;
+        let entry: DigestEntry = serde_json::from_slice(body).ok()?;
+        if Sha256::of(body) != expected || entry.url != url {
             self.warn_damaged(&path, url);
             return None;
         }
@@ -298,10 +297,7 @@ impl Cache {
             digest,
         };
         if let Ok(json) = serde_json::to_vec(&entry) {
-            let _ = write_with(&path, Durability::Unsynced, |file| {
-                writeln!(file, "{}", Sha256::of(&json))?;
-                file.write_all(&json)
-            });
+            let _ = write_checksummed(&path, &json);
         }
     }
 
@@ -329,11 +325,22 @@ impl Drop for Cache {
     }
 }
 
-/// The digest line an entry starts with; `None` when there is none (a miss).
-fn read_digest_line(reader: &mut impl BufRead) -> Option<Sha256> {
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    line.strip_suffix('\n')?.parse().ok()
+/// Writes `body` to `path` (renamed into place, unsynced) after a line with its sha256: the
+/// form of every entry that is a file of its own.
+pub(crate) fn write_checksummed(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    write_with(path, Durability::Unsynced, |file| {
+        writeln!(file, "{}", Sha256::of(body))?;
+        file.write_all(body)
+    })
+}
+
+/// An entry [`write_checksummed`] wrote, split into the sha256 its first line claims and the
+/// body after it; `None` when there is no such line (a miss). The caller compares the two,
+/// to tell a damaged entry from a good one as it must.
+pub(crate) fn split_checksummed(bytes: &[u8]) -> Option<(Sha256, &[u8])> {
+    let newline = bytes.iter().position(|&b| b == b'\n')?;
+    let expected = std::str::from_utf8(&bytes[..newline]).ok()?.parse().ok()?;
+    Some((expected, &bytes[newline + 1..]))
 }
 
 /// Seconds since the epoch.

@@ -163,21 +163,45 @@ fn probe_interpreter(requested: Option<&str>, cache_root: Option<&Path>) -> Resu
         .and_then(|path| Target::probe_remembering(&path, cache_root).map_err(|e| e.to_string()))
 }
 
-/// What `install` and `sync` start from: the lock, the installer, and the interpreter they
-/// change (see [`accept_install_target`]); `None` after reporting the first of them, in that
-/// order, that cannot be had. The interpreter is probed on a thread of its own while the lock
-/// is read: a Python start-up and the parsing of a constraints-wide lock (2.4 MB) take about
-/// as long, and neither needs the other.
+/// What `install` and `sync` start from (see [`install_inputs`]).
+struct InstallInputs {
+    guard: GuardNetwork,
+    locked: LockedFiles,
+    installer: Installer,
+    target: Target,
+}
+
+/// What `install` and `sync` are asked to change: the lock, the interpreter (`--python`,
+/// `--system`), the network and the installer.
+struct InstallRequest<'a> {
+    lock: &'a Path,
+    python: Option<String>,
+    system: bool,
+    network: NetworkArgs,
+    installer: &'a InstallerArgs,
+}
+
+/// What `install` and `sync` start from: the network, the lock, the installer, and the
+/// interpreter they change (see [`accept_install_target`]); `Ok(None)` after reporting the
+/// first of the last three, in that order, that cannot be had. The interpreter is probed on a
+/// thread of its own while the lock is read: a Python start-up and the parsing of a
+/// constraints-wide lock (2.4 MB) take about as long, and neither needs the other.
 fn install_inputs(
-    lock: &Path,
-    installer: &InstallerArgs,
-    (python, system): (Option<String>, bool),
-    cache_root: Option<&Path>,
+    request: InstallRequest<'_>,
     reporter: &Reporter,
-) -> Option<(LockedFiles, Installer, Target)> {
+) -> anyhow::Result<Option<InstallInputs>> {
+    let InstallRequest {
+        lock,
+        python,
+        system,
+        network,
+        installer,
+    } = request;
+    let guard = GuardNetwork::resolve(network)?;
     let named_by_path = python
         .as_deref()
         .is_some_and(|python| python.contains(['/', std::path::MAIN_SEPARATOR]));
+    let cache_root = guard.cache_dir.as_deref();
     let (locked, probed) = std::thread::scope(|scope| {
         let probe = std::thread::Builder::new()
             .name("pinguard-probe".into())
@@ -189,11 +213,22 @@ fn install_inputs(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (locked, probed)
     });
-    let locked = locked?;
-    let installer = find_installer(installer, reporter)?;
-    let target = probed.map_err(|e| reporter.error(&e)).ok()?;
-    let target = accept_install_target(target, named_by_path, system, reporter)?;
-    Some((locked, installer, target))
+    let Some(locked) = locked else {
+        return Ok(None);
+    };
+    let Some(installer) = find_installer(installer, reporter) else {
+        return Ok(None);
+    };
+    let target = probed
+        .map_err(|e| reporter.error(&e))
+        .ok()
+        .and_then(|target| accept_install_target(target, named_by_path, system, reporter));
+    Ok(target.map(|target| InstallInputs {
+        guard,
+        locked,
+        installer,
+        target,
+    }))
 }
 
 /// The interpreter `install` and `sync` change is `--python` (a path, or a name on `PATH`),

@@ -27,14 +27,20 @@ pub fn run(args: SyncArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus> {
         installer,
         pip_args,
     } = args;
-    let guard = super::GuardNetwork::resolve(network)?;
-    let Some((locked, installer, target)) = super::install_inputs(
-        &lock,
-        &installer,
-        (python, system),
-        guard.cache_dir.as_deref(),
-        reporter,
-    ) else {
+    let request = super::InstallRequest {
+        lock: &lock,
+        python,
+        system,
+        network,
+        installer: &installer,
+    };
+    let Some(super::InstallInputs {
+        guard,
+        locked,
+        installer,
+        target,
+    }) = super::install_inputs(request, reporter)?
+    else {
         return Ok(ExitStatus::Error);
     };
     let Some(selection) =

@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pep508_rs::MarkerEnvironment;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 mod remember;
 
@@ -156,8 +156,8 @@ def main():
 main()
 "#;
 
-/// What the probe script answers.
-#[derive(Debug, Deserialize)]
+/// What the probe script answers (and what [`remember`] keeps).
+#[derive(Debug, Serialize, Deserialize)]
 struct Answer {
     version: String,
     executable: Option<PathBuf>,
@@ -204,6 +204,10 @@ pub(crate) fn probe(
     packaging_markers: bool,
     remembered: Option<&Remembered>,
 ) -> Result<Probed, TargetError> {
+    let mut args = vec!["probe"];
+    if packaging_markers {
+        args.push("--packaging-markers");
+    }
     let remembered = remembered
         .filter(|_| !packaging_markers)
         .and_then(|cache| Some((cache, Key::of(python, SCRIPT)?)));
@@ -211,13 +215,12 @@ pub(crate) fn probe(
         Some((cache, key)) => match cache.recall(python, &key) {
             Some(answer) => answer,
             None => {
-                let (answer, line) = ask_line(python, &["probe"])?;
-                cache.remember(python, &key, &line, &answer);
+                let answer = ask(python, &args)?;
+                cache.remember(python, &key, &answer);
                 answer
             }
         },
-        None if packaging_markers => ask(python, &["probe", "--packaging-markers"])?,
-        None => ask(python, &["probe"])?,
+        None => ask(python, &args)?,
     };
     let not_python = |detail: String| TargetError::NotPython {
         path: python.to_owned(),
@@ -317,11 +320,6 @@ pub(super) fn glibc_major_minor(version: &str) -> Option<(u32, u32)> {
 /// Runs the script with `args` (its mode first) and reads its answer, turning every way it
 /// can go wrong into an error that names the interpreter and says what to do.
 fn ask(python: &Path, args: &[&str]) -> Result<Answer, TargetError> {
-    ask_line(python, args).map(|(answer, _)| answer)
-}
-
-/// [`ask`], with the JSON line the answer was read from.
-fn ask_line(python: &Path, args: &[&str]) -> Result<(Answer, String), TargetError> {
     let has_directory = python.components().count() > 1;
     if has_directory && !python.exists() {
         return Err(TargetError::InterpreterMissing {
@@ -385,7 +383,7 @@ fn ask_line(python: &Path, args: &[&str]) -> Result<(Answer, String), TargetErro
         detail: format!("its answer is not the JSON pinguard asked for: {e}"),
     })?;
     match answer.error.as_deref() {
-        None => Ok((answer, line.to_owned())),
+        None => Ok(answer),
         Some("too-old") => Err(TargetError::PythonTooOld {
             path: python.to_owned(),
             version: answer.version,

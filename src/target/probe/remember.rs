@@ -31,13 +31,12 @@
 //! every file is still verified against the lock before it is installed.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::Answer;
-use crate::atomic::{Durability, write_with};
+use crate::cache::{split_checksummed, write_checksummed};
 use crate::digest::Sha256;
 use crate::target::Scheme;
 
@@ -51,12 +50,12 @@ pub(crate) struct Remembered {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Key(String);
 
-/// One entry on disk.
+/// One entry on disk: written with borrowed parts, read back as owned ones.
 #[derive(Debug, Serialize, Deserialize)]
-struct Entry {
-    key: String,
+struct Entry<A, K = String> {
+    key: K,
     site: Vec<String>,
-    answer: serde_json::Value,
+    answer: A,
 }
 
 impl Remembered {
@@ -75,31 +74,25 @@ impl Remembered {
     /// describes the environment `python` is in, as it is now.
     pub(super) fn recall(&self, python: &Path, key: &Key) -> Option<Answer> {
         let bytes = fs_err::read(self.path(key)).ok()?;
-        let newline = bytes.iter().position(|&b| b == b'\n')?;
-        let (line, json) = (&bytes[..newline], &bytes[newline + 1..]);
-        let expected: Sha256 = std::str::from_utf8(line).ok()?.parse().ok()?;
+        let (expected, json) = split_checksummed(&bytes)?;
         if Sha256::of(json) != expected {
             return None;
         }
-        let entry: Entry = serde_json::from_slice(json).ok()?;
+        let entry: Entry<Answer> = serde_json::from_slice(json).ok()?;
         if entry.key != key.0 {
             return None;
         }
-        let answer: Answer = serde_json::from_value(entry.answer).ok()?;
-        (checked_site(python, &answer)? == entry.site).then_some(answer)
+        (checked_site(python, &entry.answer)? == entry.site).then_some(entry.answer)
     }
 
-    /// Remembers `answer` (the probe's JSON `line`) for `python` under `key`, when it
-    /// passes the checks a recalled one must pass. A write that fails is only a miss later.
-    pub(super) fn remember(&self, python: &Path, key: &Key, line: &str, answer: &Answer) {
+    /// Remembers `answer` for `python` under `key`, when it passes the checks a recalled one
+    /// must pass. A write that fails is only a miss later.
+    pub(super) fn remember(&self, python: &Path, key: &Key, answer: &Answer) {
         let Some(site) = checked_site(python, answer) else {
             return;
         };
-        let Ok(answer) = serde_json::from_str(line) else {
-            return;
-        };
         let entry = Entry {
-            key: key.0.clone(),
+            key: &key.0,
             site,
             answer,
         };
@@ -109,10 +102,7 @@ impl Remembered {
         if fs_err::create_dir_all(&self.dir).is_err() {
             return;
         }
-        let _ = write_with(&self.path(key), Durability::Unsynced, |file| {
-            writeln!(file, "{}", Sha256::of(&json))?;
-            file.write_all(&json)
-        });
+        let _ = write_checksummed(&self.path(key), &json);
         self.prune(KEPT);
     }
 

@@ -66,7 +66,7 @@ impl Layout {
     fn remember_own(&self) {
         let line = line(&self.python, &self.venv, &self.site);
         self.cache
-            .remember(&self.python, &self.key(), &line, &answer(&line));
+            .remember(&self.python, &self.key(), &answer(&line));
     }
 
     fn tags(&self) -> Option<Vec<String>> {
@@ -187,7 +187,7 @@ fn an_answer_that_is_not_the_environments_is_not_remembered() {
     let line = line(&layout.python, layout.venv.parent().unwrap(), &layout.site);
     layout
         .cache
-        .remember(&layout.python, &layout.key(), &line, &answer(&line));
+        .remember(&layout.python, &layout.key(), &answer(&line));
     assert!(!layout.cache.path(&layout.key()).exists());
 }
 
