@@ -56,7 +56,7 @@ struct Stamp {
     regular: bool,
 }
 
-/// Every file below some directories, with its [`Stamp`].
+/// Every file below some directories, with its stamp (kind, inode, size and times).
 #[derive(Debug, Default)]
 pub struct Snapshot {
     files: HashMap<PathBuf, Stamp>,

@@ -378,7 +378,7 @@ fn multiline(mut array: Array) -> Array {
 
 /// Parses a lock. `file` names it in errors.
 ///
-/// A large lock is parsed and read in pieces, in parallel ([`pieces`]); the result, problems
+/// A large lock is parsed and read in pieces, in parallel (module `pieces`); the result, problems
 /// included, is the same as reading it whole.
 pub fn from_toml(file: &str, text: &str) -> Result<Lock, Diagnostics> {
     read(file, text, pieces::MIN_LEN)
