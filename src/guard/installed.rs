@@ -64,22 +64,13 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Walks `roots` (symbolic links are listed, not followed; what cannot be read is left
-    /// out, and then counts as created if the install makes it readable).
+    /// out, and then counts as created if the install makes it readable). Directories are
+    /// walked in parallel: an environment holds thousands of files.
     pub fn take(roots: &[PathBuf]) -> Self {
-        let mut files = HashMap::new();
-        let mut pending: Vec<PathBuf> = roots.to_vec();
-        while let Some(path) = pending.pop() {
-            let Ok(metadata) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            if metadata.is_dir() {
-                if let Ok(entries) = std::fs::read_dir(&path) {
-                    pending.extend(entries.flatten().map(|entry| entry.path()));
-                }
-                continue;
-            }
-            files.insert(path, stamp(&metadata));
-        }
+        let files = roots
+            .par_iter()
+            .flat_map_iter(|root| walk(root.clone()))
+            .collect();
         Self { files }
     }
 
@@ -91,6 +82,21 @@ impl Snapshot {
             .filter(|(path, stamp)| self.files.get(*path) != Some(stamp))
             .map(|(path, _)| path)
     }
+}
+
+/// Every file at or below `path` with its stamp, subdirectories walked in parallel.
+fn walk(path: PathBuf) -> Vec<(PathBuf, Stamp)> {
+    let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+        return Vec::new();
+    };
+    if !metadata.is_dir() {
+        return vec![(path, stamp(&metadata))];
+    }
+    let Ok(entries) = std::fs::read_dir(&path) else {
+        return Vec::new();
+    };
+    let entries: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+    entries.into_par_iter().flat_map_iter(walk).collect()
 }
 
 #[cfg(unix)]
