@@ -11,7 +11,7 @@
 //!   both, for the caller to prefer `PKG-INFO` when PEP 643 makes its dependencies static.
 
 use std::borrow::Cow;
-use std::io::{Cursor, Read, Seek};
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Component, Path};
 use std::str::FromStr;
 
@@ -175,12 +175,19 @@ pub fn sdist_metadata(bytes: &[u8], sdist: &SdistFilename) -> Result<SdistMetada
 }
 
 /// [`sdist_metadata`] of a tar sdist, read from a stream: nothing of it is held but the two
-/// files. `None` for a `.zip`, whose directory is at its end.
+/// files. `None` for a `.zip`, whose directory is at its end. The caller checks the sdist's
+/// sha256 (a gzip stream's CRC-32 is not computed: [`super::gzip`]).
 pub fn tar_sdist_metadata(
     reader: impl Read,
     sdist: &SdistFilename,
 ) -> Option<Result<SdistMetadata, MetadataError>> {
-    let tar = tar_stream(reader, sdist.extension)?;
+    let tar: Box<dyn Read + '_> = match sdist.extension {
+        // Every caller checks the sdist's sha256, which leaves the CRC-32 nothing to add.
+        SdistExtension::TarGz | SdistExtension::Tgz => Box::new(super::gzip::Members::new(
+            BufReader::with_capacity(64 << 10, reader),
+        )),
+        extension => tar_stream(reader, extension)?,
+    };
     let file = sdist_file_name(sdist);
     let mut finder = SdistFinder::new(&sdist.name);
     Some(read_tar(tar, &file, &mut finder).map(|()| finder.into_metadata()))

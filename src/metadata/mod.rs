@@ -19,6 +19,7 @@
 
 pub mod archive;
 pub mod core;
+mod gzip;
 pub mod range;
 pub mod requires_txt;
 
