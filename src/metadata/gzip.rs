@@ -47,26 +47,6 @@ impl<R: BufRead> Members<R> {
         }
     }
 
-    /// Moves on from where the state is to where bytes can be inflated: `false` at the end.
-    fn advance(&mut self) -> io::Result<bool> {
-        loop {
-            match std::mem::replace(&mut self.state, State::Done) {
-                State::Inflating(decoder) => {
-                    self.state = State::Inflating(decoder);
-                    return Ok(true);
-                }
-                State::Done => return Ok(false),
-                State::Between { mut reader, first } => {
-                    if !first && at_padding_end(&mut reader)? {
-                        return Ok(false);
-                    }
-                    read_header(&mut reader)?;
-                    self.state = State::Inflating(DeflateDecoder::new(reader));
-                }
-            }
-        }
-    }
-
     /// Ends the member `decoder` has inflated: reads its trailer and checks its size field.
     fn end_member(decoder: DeflateDecoder<R>) -> io::Result<State<R>> {
         let inflated = decoder.total_out();
@@ -95,20 +75,27 @@ impl<R: BufRead> Read for Members<R> {
         if buf.is_empty() {
             return Ok(0);
         }
-        while self.advance()? {
-            let State::Inflating(decoder) = &mut self.state else {
-                unreachable!("advance leaves a decoder when it returns true");
+        // Each state is taken, and the next put back; an error leaves `Done`.
+        loop {
+            self.state = match std::mem::replace(&mut self.state, State::Done) {
+                State::Done => return Ok(0),
+                State::Between { mut reader, first } => {
+                    if !first && at_padding_end(&mut reader)? {
+                        return Ok(0);
+                    }
+                    read_header(&mut reader)?;
+                    State::Inflating(DeflateDecoder::new(reader))
+                }
+                State::Inflating(mut decoder) => {
+                    let n = decoder.read(buf)?;
+                    if n > 0 {
+                        self.state = State::Inflating(decoder);
+                        return Ok(n);
+                    }
+                    Self::end_member(decoder)?
+                }
             };
-            let n = decoder.read(buf)?;
-            if n > 0 {
-                return Ok(n);
-            }
-            let State::Inflating(decoder) = std::mem::replace(&mut self.state, State::Done) else {
-                unreachable!("the state was just matched");
-            };
-            self.state = Self::end_member(decoder)?;
         }
-        Ok(0)
     }
 }
 
