@@ -14,7 +14,8 @@
 # installed). Each way runs cold (an empty cache) and warm (the cache of the run before),
 # RUNS rounds (default 3), the ways taking turns, each into a fresh venv (its creation not
 # timed). Prints each run's wall time, then the medians and ranges, and pinguard with uv as a
-# multiple of uv alone and of plain pip.
+# multiple of uv alone and of plain pip, and then where pinguard's time went: the median of
+# each step its runs traced (`PINGUARD_TRACE_STEPS`, src/steps.rs).
 #
 # WAYS may also name pinguard-uv-part: pinguard with uv installing the same small lock uv
 # gets, which sets apart what reading the whole constraints-wide LOCK costs.
@@ -73,9 +74,10 @@ sed -n 's/^ + \([^ ]*\)==\([^ ]*\) .*/\1===\2/p' "$work/setup.log" > "$work/clos
 "$pinguard" -q lock "$work/closure.txt" -o "$work/pylock.toml" --cache-dir "$work/cache-setup"
 echo "$(wc -l < "$work/closure.txt") packages: $*"
 
-# One install the way $1 says, with the cache $2.
+# One install the way $1 says, with the cache $2; pinguard traces its steps to $3.
 install() {
     local way=$1 cache=$2 venv_python="$work/venv/bin/python"
+    export PINGUARD_TRACE_STEPS=$3
     case $way in
         pinguard-pip) "$pinguard" -q install "$lock" "${requirements[@]}" \
             --python "$venv_python" --cache-dir "$cache" ;;
@@ -92,13 +94,14 @@ install() {
 }
 
 declare -A all
+mkdir "$work/steps"
 read -r -a ways <<< "${WAYS:-pinguard-pip pinguard-uv uv pip}"
 for run in $(seq 1 "$runs"); do
     for way in "${ways[@]}"; do
         cache="$work/cache-$way-$run"
         for state in cold warm; do
             fresh_venv
-            t=$(seconds install "$way" "$cache")
+            t=$(seconds install "$way" "$cache" "$work/steps/$way-$state-$run.tsv")
             all[$way-$state]+="$t "
             echo "run $run $way $state: ${t}s"
         done
@@ -129,5 +132,30 @@ for way in pinguard-uv pinguard-uv-part; do
                 -v label="$way $state" -v base="$base" \
                 'BEGIN {printf "  %s: %.2fx %s\n", label, p / b, base}'
         done
+    done
+done
+
+# Each step's median over the runs of a way (steps of one name in a run add up), in the
+# order of its first run's trace.
+step_medians() {
+    local way=$1 state=$2 files sums step m low high
+    files=("$work/steps/$way-$state-"*.tsv)
+    [ -e "${files[0]}" ] || return 0
+    echo "steps of $way $state, medians (ranges) of $runs runs, ms:"
+    sums=$(awk -F '\t' '
+        FNR == 1 { run++ }
+        { took[$3 "\t" run] += $2 - $1; if (!($3 in seen)) { seen[$3] = 1; order[++n] = $3 } }
+        END { for (i = 1; i <= n; i++) for (r = 1; r <= run; r++)
+                  if ((order[i] "\t" r) in took) print order[i] "\t" took[order[i] "\t" r] }' \
+        "${files[@]}")
+    while IFS= read -r step; do
+        read -r m low high <<< "$(median "$(awk -F '\t' -v s="$step" '$1 == s {print $2}' \
+            <<< "$sums" | tr '\n' ' ')")"
+        printf '  %-26s %6s  (%s-%s)\n' "$step" "$m" "$low" "$high"
+    done < <(cut -f1 <<< "$sums" | awk '!seen[$0]++')
+}
+for way in "${ways[@]}"; do
+    for state in cold warm; do
+        step_medians "$way" "$state"
     done
 done

@@ -43,5 +43,6 @@ pub mod report;
 pub mod requirements;
 pub mod safe_url;
 pub mod settings;
+pub mod steps;
 pub mod target;
 pub mod temporary;

@@ -1659,6 +1659,62 @@ fn with_uv_and_only_wheels_a_second_install_links_from_uv_cache_and_every_file_c
 }
 
 #[test]
+fn install_traces_its_steps_to_the_file_pinguard_trace_steps_names() {
+    let dir = scratch();
+    let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a"]) else {
+        return;
+    };
+    let python = venv_python(&venvs[0]);
+    let trace = dir.path().join("steps.tsv");
+    let run = Pinguard::new(dir.path())
+        .args([
+            "-q",
+            "install",
+            "--python",
+            &python,
+            "--installer",
+            "uv",
+            "--uv",
+            &uv,
+        ])
+        .env("PINGUARD_TRACE_STEPS", &trace)
+        .run();
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    let text = fs::read_to_string(&trace).unwrap();
+    let mut steps = Vec::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [start, end, step] = fields[..] else {
+            panic!("not START\tEND\tSTEP: {line:?}");
+        };
+        let (start, end): (f64, f64) = (start.parse().unwrap(), end.parse().unwrap());
+        assert!(0.0 <= start && start <= end, "{line:?}");
+        steps.push((start, step));
+    }
+    // The probe runs on a thread of its own, beside the lock's read; the rest in turn.
+    steps.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut names: Vec<&str> = steps.iter().map(|(_, step)| *step).collect();
+    let probe = names
+        .iter()
+        .position(|s| *s == "probe the interpreter")
+        .unwrap();
+    names.remove(probe);
+    assert_eq!(
+        names,
+        [
+            "read the lock",
+            "select the files",
+            "verify the files",
+            "read the wheels' RECORD",
+            "snapshot before uv",
+            "run uv",
+            "snapshot after uv",
+            "check what uv installed",
+        ]
+    );
+}
+
+#[test]
 fn with_uv_a_relative_cache_dir_installs() {
     let dir = scratch();
     let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a"]) else {

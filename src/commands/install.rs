@@ -48,6 +48,7 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
     {
         return Ok(status);
     }
+    let select = crate::steps::step("select the files");
     let needed = match needed_part(&locked, &requirements, &target, &guard, reporter)? {
         Ok(needed) => needed,
         Err(status) => return Ok(status),
@@ -60,6 +61,7 @@ pub fn run(args: InstallArgs, reporter: &Reporter) -> anyhow::Result<ExitStatus>
     ) else {
         return Ok(ExitStatus::Failure);
     };
+    drop(select);
     for package in &selection.excluded {
         reporter.info(&format!(
             "{}: its marker excludes {}",

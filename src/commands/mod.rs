@@ -30,6 +30,7 @@ use crate::target::{Environment, Target};
 
 /// Parses the command line and runs the command.
 pub fn main() -> ExitStatus {
+    crate::steps::start();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
@@ -104,7 +105,11 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// Reads a lock for the guard commands; `None` after reporting why it cannot be used.
 fn load_lock(path: &Path, reporter: &Reporter) -> Option<LockedFiles> {
-    match read_lock(path) {
+    let read = {
+        let _step = crate::steps::step("read the lock");
+        read_lock(path)
+    };
+    match read {
         Ok(locked) => Some(locked),
         Err(LockError::Invalid(diagnostics)) => {
             reporter.raw(&diagnostics.render(reporter.styled()));
@@ -158,6 +163,7 @@ fn resolve_target(choice: &TargetChoice, reporter: &Reporter) -> Option<Target> 
 /// The target of the interpreter `requested` names (see [`python::find`]), probed; the
 /// message saying why not, otherwise.
 fn probe_interpreter(requested: Option<&str>, cache_root: Option<&Path>) -> Result<Target, String> {
+    let _step = crate::steps::step("probe the interpreter");
     python::find(requested)
         .map_err(|e| e.to_string())
         .and_then(|path| Target::probe_remembering(&path, cache_root).map_err(|e| e.to_string()))
@@ -394,7 +400,10 @@ fn install_verified(
         lock_dir: lock_dir.to_owned(),
     };
     let progress = Progress::new(reporter.verbosity() == Verbosity::Quiet);
-    let outcome = fetch(files, &guard.http, &options, &progress);
+    let outcome = {
+        let _step = crate::steps::step("verify the files");
+        fetch(files, &guard.http, &options, &progress)
+    };
     let status = report_fetch(files, &outcome, reporter);
     if status != ExitStatus::Success {
         reporter.error("nothing was installed");

@@ -110,11 +110,11 @@ pub(super) fn install(
         }
     };
     let roots = installed::roots(&cache.scheme, &installed);
-    let before = Snapshot::take(&roots);
+    let before = snapshot(&roots, "snapshot before uv");
     fs_err::create_dir_all(&cache_dir)?;
     let status = run(&[], Some(&cache_dir))?;
-    let after = Snapshot::take(&roots);
-    let findings = installed::check(&installed, &cache.scheme, &before, &after);
+    let after = snapshot(&roots, "snapshot after uv");
+    let findings = check(&installed, &cache.scheme, (&before, &after));
     if status.success() && findings.is_empty() {
         return Ok(ExitStatus::Success);
     }
@@ -136,8 +136,8 @@ pub(super) fn install(
     if !status.success() {
         return Ok(super::installer_status(installer, status, reporter));
     }
-    let after = Snapshot::take(&roots);
-    let findings = installed::check(&installed, &cache.scheme, &before, &after);
+    let after = snapshot(&roots, "snapshot after uv");
+    let findings = check(&installed, &cache.scheme, (&before, &after));
     if findings.is_empty() {
         return Ok(ExitStatus::Success);
     }
@@ -152,9 +152,22 @@ pub(super) fn install(
     Ok(ExitStatus::Failure)
 }
 
+/// A snapshot of `roots`, timed as the step `step`.
+fn snapshot(roots: &[PathBuf], step: &'static str) -> Snapshot {
+    let _step = crate::steps::step(step);
+    Snapshot::take(roots)
+}
+
+/// [`installed::check`], timed as a step.
+fn check(wheels: &[Installed], scheme: &Scheme, snapshots: (&Snapshot, &Snapshot)) -> Vec<Finding> {
+    let _step = crate::steps::step("check what uv installed");
+    installed::check(wheels, scheme, snapshots.0, snapshots.1)
+}
+
 /// The contents of every verified wheel, read in parallel; the first that cannot be read
 /// says why the cache is not used.
 fn read_wheels(fetched: &[&Fetched]) -> Result<Vec<Installed>, String> {
+    let _step = crate::steps::step("read the wheels' RECORD");
     fetched
         .par_iter()
         .map(|fetched| {

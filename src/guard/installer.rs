@@ -178,6 +178,10 @@ impl Installer {
         subcommand: &str,
         args: &[String],
     ) -> Result<ExitStatus, PythonError> {
+        let _step = crate::steps::step(match self {
+            Self::Pip => "run pip",
+            Self::Uv(_) => "run uv",
+        });
         match self {
             Self::Pip => {
                 let args: Vec<String> = std::iter::once(subcommand.to_owned())
