@@ -1715,6 +1715,27 @@ fn install_traces_its_steps_to_the_file_pinguard_trace_steps_names() {
 }
 
 #[test]
+fn with_uv_the_check_reads_the_installed_files_without_touching_their_access_times() {
+    let dir = scratch();
+    let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a"]) else {
+        return;
+    };
+    let run = install_with_uv(dir.path(), &venvs[0], &uv, true);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    // uv linked the file from its cache (a new change time), and the check read all of it.
+    // A plain read would have set the access time after the change time (`relatime`),
+    // writing the inode the cache shares with every environment.
+    let metadata = fs::metadata(site_packages(&venvs[0]).join("app.py")).unwrap();
+    let time = |secs: i64, nanos: i64| (secs, nanos);
+    use std::os::unix::fs::MetadataExt;
+    assert!(
+        time(metadata.atime(), metadata.atime_nsec())
+            < time(metadata.ctime(), metadata.ctime_nsec()),
+        "{metadata:?}"
+    );
+}
+
+#[test]
 fn with_uv_a_relative_cache_dir_installs() {
     let dir = scratch();
     let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a"]) else {

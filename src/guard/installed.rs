@@ -307,7 +307,7 @@ fn check_member(
     if !after.files.get(path).is_some_and(|stamp| stamp.regular) {
         return Some(missing());
     }
-    let Ok(mut file) = crate::regular_file::open(path) else {
+    let Ok(mut file) = crate::regular_file::open_to_check(path) else {
         return Some(missing());
     };
     let hashed = copy_hashing(&mut file, &mut io::sink()).ok();
