@@ -91,6 +91,8 @@ fn open_nonblocking(path: &Path, atime: Atime) -> io::Result<std::fs::File> {
         options.read(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, flags);
+        #[cfg(not(unix))]
+        let _ = flags;
         options.open(path)
     };
     #[cfg(unix)]
