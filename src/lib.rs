@@ -46,3 +46,4 @@ pub mod settings;
 pub mod steps;
 pub mod target;
 pub mod temporary;
+mod trace;

@@ -8,28 +8,14 @@
 //! gives each step's median. Not a user setting: the variable is read once, and a file that
 //! cannot be opened turns tracing off.
 
-use std::fs::File;
-use std::io::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Instant;
 
-struct Trace {
-    epoch: Instant,
-    file: Mutex<File>,
-}
+use crate::trace::TraceFile;
 
-fn trace() -> Option<&'static Trace> {
-    static TRACE: OnceLock<Option<Trace>> = OnceLock::new();
-    TRACE
-        .get_or_init(|| {
-            let path = std::env::var_os("PINGUARD_TRACE_STEPS")?;
-            let file = File::options().create(true).append(true).open(path).ok()?;
-            Some(Trace {
-                epoch: Instant::now(),
-                file: Mutex::new(file),
-            })
-        })
-        .as_ref()
+fn trace() -> Option<&'static TraceFile> {
+    static TRACE: OnceLock<Option<TraceFile>> = OnceLock::new();
+    TraceFile::once(&TRACE, "PINGUARD_TRACE_STEPS")
 }
 
 /// Starts the trace's clock, so that times count from the command's start.
@@ -58,14 +44,11 @@ impl Drop for Step {
         let (Some(trace), Some(started)) = (trace(), self.started) else {
             return;
         };
-        let millis = |at: Instant| at.saturating_duration_since(trace.epoch).as_secs_f64() * 1e3;
-        let line = format!(
+        trace.write_line(&format!(
             "{:.1}\t{:.1}\t{}\n",
-            millis(started),
-            millis(Instant::now()),
+            trace.millis(started),
+            trace.millis(Instant::now()),
             self.name
-        );
-        let mut file = trace.file.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = file.write_all(line.as_bytes());
+        ));
     }
 }

@@ -8,30 +8,15 @@
 //! the requests pinguard made. Not a user setting: the variable is read once, and a file that
 //! cannot be opened turns tracing off.
 
-use std::fs::File;
-use std::io::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::safe_url::SafeUrl;
+use crate::trace::TraceFile;
 
-struct Trace {
-    epoch: Instant,
-    file: Mutex<File>,
-}
-
-fn trace() -> Option<&'static Trace> {
-    static TRACE: OnceLock<Option<Trace>> = OnceLock::new();
-    TRACE
-        .get_or_init(|| {
-            let path = std::env::var_os("PINGUARD_TRACE_HTTP")?;
-            let file = File::options().create(true).append(true).open(path).ok()?;
-            Some(Trace {
-                epoch: Instant::now(),
-                file: Mutex::new(file),
-            })
-        })
-        .as_ref()
+fn trace() -> Option<&'static TraceFile> {
+    static TRACE: OnceLock<Option<TraceFile>> = OnceLock::new();
+    TraceFile::once(&TRACE, "PINGUARD_TRACE_HTTP")
 }
 
 /// One finished request, when tracing is on.
@@ -53,18 +38,16 @@ pub(super) fn record(request: &Request<'_>) {
     let Some(trace) = trace() else {
         return;
     };
-    let millis = |at: Instant| at.saturating_duration_since(trace.epoch).as_secs_f64() * 1e3;
     let line = format!(
         "{:.1}\t{:.1}\t{}\t{}\t{}\t{}\n",
-        millis(request.started),
-        millis(Instant::now()),
+        trace.millis(request.started),
+        trace.millis(Instant::now()),
         request.status.map_or("-".to_owned(), |s| s.to_string()),
         request.bytes,
         request.range.unwrap_or("-"),
         request.url,
     );
-    let mut file = trace.file.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = file.write_all(line.as_bytes());
+    trace.write_line(&line);
 }
 
 /// Starts the trace's clock, so that times count from the run's first request.
