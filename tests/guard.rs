@@ -1602,18 +1602,23 @@ fn install_with_uv(dir: &Path, venv: &Venv, uv: &str, quiet: bool) -> Run {
 
 /// `pinguard install` into `venv` with `uv`, and `extra` arguments.
 fn install_with_uv_and(dir: &Path, venv: &Venv, uv: &str, extra: &[&str]) -> Run {
+    install_with_uv_command(dir, venv, uv, extra).run()
+}
+
+/// The command of [`install_with_uv_and`], to run with more settings.
+fn install_with_uv_command(dir: &Path, venv: &Venv, uv: &str, extra: &[&str]) -> Pinguard {
     let python = venv_python(venv);
-    let mut args = vec![
-        "install",
-        "--python",
-        &python,
-        "--installer",
-        "uv",
-        "--uv",
-        uv,
-    ];
-    args.extend(extra);
-    pinguard(dir, &args)
+    Pinguard::new(dir)
+        .args([
+            "install",
+            "--python",
+            &python,
+            "--installer",
+            "uv",
+            "--uv",
+            uv,
+        ])
+        .args(extra)
 }
 
 /// The venv's site-packages, as the file system names it (findings name real paths).
@@ -1664,19 +1669,8 @@ fn install_traces_its_steps_to_the_file_pinguard_trace_steps_names() {
     let Some((_index, venvs, uv)) = wheels_only_setup(dir.path(), &["a"]) else {
         return;
     };
-    let python = venv_python(&venvs[0]);
     let trace = dir.path().join("steps.tsv");
-    let run = Pinguard::new(dir.path())
-        .args([
-            "-q",
-            "install",
-            "--python",
-            &python,
-            "--installer",
-            "uv",
-            "--uv",
-            &uv,
-        ])
+    let run = install_with_uv_command(dir.path(), &venvs[0], &uv, &["-q"])
         .env("PINGUARD_TRACE_STEPS", &trace)
         .run();
     assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
