@@ -176,7 +176,7 @@ pub fn sdist_metadata(bytes: &[u8], sdist: &SdistFilename) -> Result<SdistMetada
 
 /// [`sdist_metadata`] of a tar sdist, read from a stream: nothing of it is held but the two
 /// files. `None` for a `.zip`, whose directory is at its end. The caller checks the sdist's
-/// sha256 (a gzip stream's CRC-32 is not computed: [`super::gzip`]).
+/// sha256 (a gzip stream's CRC-32 is not computed: the module `metadata::gzip`).
 pub fn tar_sdist_metadata(
     reader: impl Read,
     sdist: &SdistFilename,
